@@ -1,0 +1,23 @@
+/* echo.c: the echo consumer at /ws/echo/: every text or binary message goes
+ * back unchanged, with the same opcode. */
+#include "consumers.h"
+
+static void echo_receive(cw_conn *c, const cw_msg *m)
+{
+    if (m->opcode == CW_TEXT)
+        cw_send_text(c, (const char *)m->data, m->len);
+    else
+        cw_send_binary(c, m->data, m->len);
+}
+
+static const cw_consumer echo = {.receive = echo_receive};
+
+static const cw_route routes[] = {
+    {"/ws/echo/", &echo},
+};
+
+const cw_route *cw_demo_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,79 @@
+/* port.h: the OS boundary. Everything chanwire asks of the kernel and libc
+ * (polling, sockets, clock, random bytes, signals, log output) goes through
+ * these calls; src/ makes no syscall of its own. One implementation per OS. */
+#ifndef CW_PORT_H
+#define CW_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+/* ---- poller: readiness for many fds, each tagged with an opaque pointer ---- */
+#define CW_PORT_IN  1u  /* readable (or peer hung up) */
+#define CW_PORT_OUT 2u  /* writable */
+#define CW_PORT_ERR 4u  /* error or hang-up: read to learn which */
+
+typedef struct {
+    void *udata;
+    unsigned events;
+} cw_port_event;
+
+/* capacity: most fds ever registered at once. */
+int  cw_port_poller_open(unsigned capacity);
+void cw_port_poller_close(void);
+int  cw_port_poller_add(int fd, unsigned events, void *udata);
+int  cw_port_poller_mod(int fd, unsigned events, void *udata);
+int  cw_port_poller_del(int fd);
+/* Waits up to timeout_ms (-1: forever). Returns events filled, 0 on timeout
+ * or signal interruption, -1 on a real error. */
+int  cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms);
+const char *cw_port_poller_name(void);
+
+/* ---- clock: monotonic milliseconds, never going backwards ---- */
+uint64_t cw_port_now_ms(void);
+
+/* ---- random bytes: 0 on success, -1 when no source works ---- */
+int cw_port_random(void *buf, size_t len);
+
+/* ---- log sink: one formatted line (no newline) at a level 0..3 ---- */
+#define CW_LOG_ERROR 0
+#define CW_LOG_WARN  1
+#define CW_LOG_INFO  2
+#define CW_LOG_DEBUG 3
+void cw_port_log_open(int use_syslog, const char *ident);
+void cw_port_log_write(int level, const char *line, size_t len);
+
+/* ---- sockets (all non-blocking, close-on-exec) ---- */
+typedef struct {
+    uint8_t addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+    uint16_t port;
+    uint8_t family;   /* 4 or 6; 0 when unknown */
+} cw_port_peer;
+
+/* "1.2.3.4:5678" or "[::1]:5678" into out (at least 56 bytes). */
+void cw_port_peer_format(const cw_port_peer *peer, char *out, size_t cap);
+
+/* Binds and listens on "ADDR:PORT" ("[v6]:PORT" for IPv6). Returns the fd or
+ * -1 with a one-line reason in err. */
+int cw_port_listen(const char *addr_port, int backlog, char *err, size_t errlen);
+/* Returns the new fd, or -1 with errno (EAGAIN, EMFILE, ...). */
+int cw_port_accept(int listen_fd, cw_port_peer *peer);
+/* recv/send never raise SIGPIPE. Return bytes, 0 on EOF (recv), -1 + errno. */
+ssize_t cw_port_recv(int fd, void *buf, size_t len);
+ssize_t cw_port_sendv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t cw_port_send(int fd, const void *buf, size_t len);
+void cw_port_shutdown_wr(int fd);
+void cw_port_close(int fd);
+/* The port number a listening fd is bound to (for --listen 127.0.0.1:0). */
+int cw_port_local_port(int fd);
+
+/* ---- signals: SIGTERM/SIGINT/SIGHUP become readable bytes on an fd ---- */
+#define CW_SIG_TERM 1u
+#define CW_SIG_HUP  2u
+/* Installs handlers (and ignores SIGPIPE); returns the fd to poll, or -1. */
+int cw_port_signals_open(void);
+/* Drains the fd; returns the CW_SIG_* bits seen since the last call. */
+unsigned cw_port_signals_take(void);
+
+#endif

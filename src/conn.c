@@ -1,0 +1,735 @@
+/* conn.c: the connection state machine. Reads land in one loop-wide buffer
+ * and every complete frame in it is handled in that pass; only the
+ * unconsumed tail is kept (stash, or the reassembly buffer). Replies are
+ * queued and leave in one writev after the batch (cw_conn_after_batch). */
+#include "conn.h"
+#include "buf.h"
+#include "handshake.h"
+#include "server.h"
+#include "utf8.h"
+#include "ws_frame.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SLOTS (CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS)
+#define STASH_MAX 256          /* > largest incomplete header or control frame */
+#define DIRECT_READ_MIN 2048   /* stream payloads this large straight into the message block */
+#define IOV_BATCH 64
+
+CW_POOL_STORAGE(conn_store, sizeof(struct cw_conn), SLOTS);
+CW_POOL_STORAGE(req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
+static cw_pool conn_pool, req_pool;
+static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
+
+static void on_io(struct cw_io *io, unsigned events);
+static void on_timer(struct cw_timer *t);
+
+#define CONN_OF(ptr, member) ((cw_conn *)(void *)((char *)(ptr) - offsetof(cw_conn, member)))
+
+static uint32_t now32(void)
+{
+    return (uint32_t)cw_reactor_now();
+}
+
+void cw_conn_pool_init(unsigned max_conns)
+{
+    cw_pool_init(&conn_pool, "conn", conn_store, sizeof(struct cw_conn), SLOTS);
+    conn_pool.limit = max_conns + CONFIG_REJECT_SLOTS;
+    cw_pool_init(&req_pool, "http", req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
+}
+
+unsigned cw_conn_count(void)
+{
+    return conn_pool.used;
+}
+
+unsigned cw_conn_id(const cw_conn *c)
+{
+    return cw_pool_index(&conn_pool, c);
+}
+
+/* ---- interest and teardown ---- */
+
+static void update_interest(cw_conn *c)
+{
+    unsigned ev = 0;
+    uint32_t q = c->tx.bytes, max = cw_srv.opt.sendq_max;
+    /* Back-pressure: a client whose replies pile up is not read until they
+     * drain, so its own traffic cannot grow our memory. */
+    if (q > max / 2)
+        c->flags |= CW_CF_RX_PAUSED;
+    else if (q <= max / 4)
+        c->flags &= (uint8_t)~CW_CF_RX_PAUSED;
+    if (!(c->flags & CW_CF_RX_PAUSED))
+        ev |= CW_PORT_IN;
+    if (c->tx.head)
+        ev |= CW_PORT_OUT;
+    cw_reactor_set(&c->io, ev);
+}
+
+static void release_buffers(cw_conn *c)
+{
+    cw_txq_clear(&c->tx);
+    if (c->req) {
+        cw_pool_put(&req_pool, c->req);
+        c->req = NULL;
+    }
+    if (c->stash) {
+        cw_pool_put(&cw_io_pool, c->stash);
+        c->stash = NULL;
+        c->stash_len = 0;
+    }
+    if (c->rx.msg) {
+        cw_buf_put(c->rx.msg);
+        c->rx.msg = NULL;
+    }
+}
+
+/* Tells the consumer, once, that its connection ended. */
+static void notify(cw_conn *c, int code)
+{
+    if (c->flags & CW_CF_NOTIFIED || !c->consumer)
+        return;
+    c->flags |= CW_CF_NOTIFIED;
+    c->close_code = (uint16_t)code;
+    if (c->consumer->disconnect)
+        c->consumer->disconnect(c, code);
+}
+
+/* Closes the socket now. The slot is freed after this batch, so events
+ * still queued for it find it CLOSED and are ignored. */
+static void drop(cw_conn *c, int code)
+{
+    if (c->state == CW_ST_CLOSED || c->state == CW_ST_FREE)
+        return;
+    if (c->state == CW_ST_HTTP)
+        cw_srv.stats.conns_http--;
+    c->state = CW_ST_CLOSED;
+    notify(c, code);
+    cw_timer_cancel(&c->timer);
+    cw_reactor_del(&c->io);
+    cw_port_close(c->io.fd);
+    c->io.fd = -1;
+    release_buffers(c);
+    cw_server_mark_dirty(c);
+}
+
+/* Queues a frame with no bound check (control frames, the close frame). */
+static int queue_frame(cw_conn *c, unsigned op, const void *data, size_t len)
+{
+    uint8_t hdr[CW_FRAME_MAX_HEADER];
+    size_t hl = cw_frame_header(hdr, op, 1, len, NULL);
+    int rc = cw_txq_append(&c->tx, hdr, hl, data, len);
+    if (rc == 0)
+        cw_server_mark_dirty(c);
+    return rc;
+}
+
+static int queue_close(cw_conn *c, int code, const char *reason)
+{
+    uint8_t p[CW_FRAME_MAX_CONTROL];
+    size_t n = 0;
+    if (code != CW_CLOSE_NO_STATUS) {
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > CW_FRAME_MAX_CONTROL - 2)
+            rl = CW_FRAME_MAX_CONTROL - 2;
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        if (rl)
+            memcpy(p + 2, reason, rl);
+        n = 2 + rl;
+    }
+    return queue_frame(c, CW_OP_CLOSE, p, n);
+}
+
+/* Nothing more will be said: flush, half-close, wait for the peer's FIN. */
+static void enter_drain(cw_conn *c)
+{
+    if (c->state == CW_ST_HTTP)
+        cw_srv.stats.conns_http--;
+    c->state = CW_ST_DRAIN;
+    cw_timer_arm(&c->timer, cw_srv.opt.close_timeout_ms, on_timer);
+    cw_server_mark_dirty(c);
+}
+
+/* Our side starts the close handshake (application, shutdown, ping timeout). */
+static void start_close(cw_conn *c, int code, const char *reason)
+{
+    if (queue_close(c, code, reason) < 0) {
+        drop(c, code);
+        return;
+    }
+    c->state = CW_ST_CLOSING;
+    cw_timer_arm(&c->timer, cw_srv.opt.close_timeout_ms, on_timer);
+    notify(c, code);
+}
+
+/* The peer broke the protocol: say why, then stop listening to it. */
+static void fail(cw_conn *c, int code, const char *why)
+{
+    if (code == CW_CLOSE_TRY_AGAIN)
+        cw_srv.stats.pool_exhausted++;
+    else
+        cw_srv.stats.protocol_errors++;
+    cw_log(CW_LOG_DEBUG, "conn %u: closing %d: %s", cw_conn_id(c), code, why);
+    if (queue_close(c, code, why) < 0) {
+        drop(c, code);
+        return;
+    }
+    enter_drain(c);
+    notify(c, code);
+}
+
+/* ---- HTTP ---- */
+
+static void http_answer(cw_conn *c, int status, const char *why)
+{
+    char buf[512];
+    const char *extra = NULL;
+    if (status == 426)
+        extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+    size_t n = cw_http_error_response(buf, sizeof buf, status, extra);
+    if (status != 503)
+        cw_srv.stats.http_errors++;
+    char peer[64];
+    cw_port_peer_format(&c->peer, peer, sizeof peer);
+    cw_log(status >= 500 ? CW_LOG_WARN : CW_LOG_INFO, "%s: %d %s", peer, status, why);
+    if (c->req) {
+        cw_pool_put(&req_pool, c->req);
+        c->req = NULL;
+    }
+    cw_txq_clear(&c->tx);
+    if (n == 0 || cw_txq_append(&c->tx, buf, n, NULL, 0) < 0) {
+        drop(c, 0);
+        return;
+    }
+    enter_drain(c);
+}
+
+static void feed(cw_conn *c, uint8_t *buf, size_t len);
+
+static void arm_ping(cw_conn *c)
+{
+    if (cw_srv.opt.ping_interval_ms)
+        cw_timer_arm(&c->timer, cw_srv.opt.ping_interval_ms, on_timer);
+    else
+        cw_timer_cancel(&c->timer);
+}
+
+static void handle_request(cw_conn *c)
+{
+    cw_http_req *r = c->req;
+    if (c->flags & CW_CF_REJECT) {
+        cw_srv.stats.rejected_full++;
+        http_answer(c, 503, "no free connection slot");
+        return;
+    }
+    /* NUL-terminate the path in place: the byte after it is '?' or ' '. */
+    r->data[r->path.off + r->path.len] = 0;
+    const cw_consumer *cons = cw_server_route(r->data + r->path.off, r->path.len);
+    if (!cons) {
+        http_answer(c, 404, "no route for the path");
+        return;
+    }
+    cw_handshake hs;
+    cw_handshake_check(r, &hs);
+    if (hs.status != 101) {
+        http_answer(c, hs.status, hs.why);
+        return;
+    }
+    char head[256];
+    size_t hn = cw_handshake_response(head, sizeof head, hs.accept, NULL);
+    if (cw_txq_append(&c->tx, head, hn, NULL, 0) < 0) {
+        cw_srv.stats.pool_exhausted++;
+        drop(c, 0);
+        return;
+    }
+    c->consumer = cons;
+    memset(c->user, 0, sizeof c->user);
+    cw_srv.stats.conns_http--;
+    c->state = CW_ST_OPEN;
+    c->close_code = 0;
+    if (cons->connect) {
+        /* Frames the consumer sends from connect follow the 101 head. */
+        int st = cons->connect(c);
+        if (c->state != CW_ST_OPEN)
+            return; /* dropped meanwhile */
+        if (st != 0 || c->close_code) {
+            if (st < 400 || st > 599)
+                st = 403;
+            c->consumer = NULL; /* refused: no disconnect for a connect that failed */
+            c->state = CW_ST_HTTP;
+            cw_srv.stats.conns_http++;
+            http_answer(c, st, "refused by the consumer");
+            return;
+        }
+    }
+    cw_srv.stats.upgraded++;
+    cw_srv.stats.conns_open++;
+    c->flags |= CW_CF_UPGRADED;
+    c->last_rx_ms = now32();
+    arm_ping(c);
+    cw_server_mark_dirty(c);
+    /* Frames pipelined behind the request are parsed now, from the request
+     * buffer itself, which is then given back. */
+    c->req = NULL;
+    if (r->pos < r->len)
+        feed(c, (uint8_t *)r->data + r->pos, (size_t)(r->len - r->pos));
+    cw_pool_put(&req_pool, r);
+}
+
+static int would_block(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+static void read_http(cw_conn *c)
+{
+    cw_http_req *r = c->req;
+    ssize_t n = cw_port_recv(c->io.fd, r->data + r->len, sizeof r->data - r->len);
+    if (n <= 0) {
+        if (n < 0 && would_block())
+            return;
+        drop(c, 0); /* gone before finishing its request */
+        return;
+    }
+    r->len = (uint16_t)(r->len + n);
+    int st = cw_http_parse(r);
+    if (st == CW_HTTP_MORE)
+        return;
+    if (st != CW_HTTP_DONE) {
+        http_answer(c, st, st == 431 ? "request head too large"
+                           : st == 414 ? "request line too long"
+                                       : "malformed request");
+        return;
+    }
+    handle_request(c);
+}
+
+/* ---- WebSocket receive ---- */
+
+static int rx_reserve(void *ctx, cw_ws_rx *rx, size_t need)
+{
+    (void)ctx;
+    if (need == 0)
+        need = 1;
+    if (rx->msg && rx->msg_cap >= need)
+        return 0;
+    size_t cap;
+    uint8_t *b = cw_buf_get(need, &cap);
+    if (!b)
+        return -1;
+    if (rx->msg) {
+        memcpy(b, rx->msg, rx->msg_len);
+        cw_buf_put(rx->msg);
+    }
+    rx->msg = b;
+    rx->msg_cap = (uint32_t)cap;
+    return 0;
+}
+
+static void rx_release(void *ctx, cw_ws_rx *rx)
+{
+    (void)ctx;
+    cw_buf_put(rx->msg);
+    rx->msg = NULL;
+    rx->msg_cap = 0;
+}
+
+static int rx_message(void *ctx, unsigned op, uint8_t *data, size_t len)
+{
+    cw_conn *c = ctx;
+    if (c->state != CW_ST_OPEN)
+        return 0; /* closing: data is read and dropped */
+    cw_srv.stats.msgs_in++;
+    if (c->consumer->receive) {
+        static const uint8_t empty[1];
+        cw_msg m = {(int)op, data ? data : empty, len};
+        c->consumer->receive(c, &m);
+    }
+    return c->state != CW_ST_OPEN;
+}
+
+static int rx_control(void *ctx, unsigned op, uint8_t *data, size_t len)
+{
+    cw_conn *c = ctx;
+    if (op == CW_OP_PING) {
+        if (c->state == CW_ST_OPEN && queue_frame(c, CW_OP_PONG, data, len) < 0) {
+            fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a pong");
+            return 1;
+        }
+        return 0;
+    }
+    if (op == CW_OP_PONG)
+        return 0; /* any traffic already counts as life */
+    /* CLOSE */
+    uint16_t code;
+    int bad = cw_close_parse(data, len, &code);
+    if (bad) {
+        fail(c, bad, bad == CW_CLOSE_INVALID_DATA ? "close reason is not UTF-8" : "bad close code");
+        return 1;
+    }
+    if (c->state == CW_ST_OPEN) {
+        /* Echo the peer's code, then let it see our FIN. */
+        if (queue_close(c, code, NULL) < 0) {
+            drop(c, code);
+            return 1;
+        }
+        enter_drain(c);
+        notify(c, code);
+    } else {
+        enter_drain(c); /* the answer to our own close */
+    }
+    return 1;
+}
+
+static const cw_ws_rx_ops rx_ops = {rx_reserve, rx_release, rx_message, rx_control};
+
+static void handle_rx_result(cw_conn *c, int rc)
+{
+    if (rc > 0)
+        fail(c, rc, rc == CW_CLOSE_TOO_BIG       ? "message too big"
+                    : rc == CW_CLOSE_INVALID_DATA ? "invalid UTF-8"
+                    : rc == CW_CLOSE_TRY_AGAIN    ? "no buffer for the message"
+                                                  : "protocol error");
+}
+
+/* Parses buf (unmasking in place); keeps an incomplete tail in the stash. */
+static void feed(cw_conn *c, uint8_t *buf, size_t len)
+{
+    size_t used = 0;
+    int rc = cw_ws_rx_feed(&c->rx, buf, len, &used, cw_srv.opt.max_message, &rx_ops, c);
+    if (rc != CW_RX_OK) {
+        handle_rx_result(c, rc);
+        return;
+    }
+    size_t left = len - used;
+    if (left == 0)
+        return;
+    if (left > STASH_MAX || !(c->stash = cw_pool_get(&cw_io_pool))) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a partial frame");
+        return;
+    }
+    memcpy(c->stash, buf + used, left);
+    c->stash_len = (uint16_t)left;
+}
+
+static void read_ws(cw_conn *c)
+{
+    size_t room;
+    uint8_t *direct = cw_ws_rx_direct(&c->rx, &room);
+    ssize_t n;
+    if (direct && room >= DIRECT_READ_MIN) {
+        /* A large payload is streaming: read it where it belongs. */
+        n = cw_port_recv(c->io.fd, direct, room);
+        if (n > 0) {
+            c->last_rx_ms = now32();
+            c->flags &= (uint8_t)~CW_CF_PING_SENT;
+            handle_rx_result(c, cw_ws_rx_direct_done(&c->rx, (size_t)n, &rx_ops, c));
+            return;
+        }
+    } else {
+        size_t pre = c->stash_len;
+        if (pre)
+            memcpy(loop_buf, c->stash, pre);
+        n = cw_port_recv(c->io.fd, loop_buf + pre, CONFIG_READ_BUF_SIZE);
+        if (n > 0) {
+            if (c->stash) {
+                cw_pool_put(&cw_io_pool, c->stash);
+                c->stash = NULL;
+                c->stash_len = 0;
+            }
+            c->last_rx_ms = now32();
+            c->flags &= (uint8_t)~CW_CF_PING_SENT;
+            feed(c, loop_buf, pre + (size_t)n);
+            return;
+        }
+    }
+    if (n < 0 && would_block())
+        return;
+    drop(c, CW_CLOSE_ABNORMAL); /* EOF or reset without a close frame */
+}
+
+static void read_discard(cw_conn *c)
+{
+    ssize_t n = cw_port_recv(c->io.fd, loop_buf, CONFIG_READ_BUF_SIZE);
+    if (n > 0 || (n < 0 && would_block()))
+        return;
+    drop(c, CW_CLOSE_ABNORMAL); /* FIN (or reset): the close is complete */
+}
+
+/* ---- sending ---- */
+
+static void flush(cw_conn *c)
+{
+    struct iovec iov[IOV_BATCH];
+    while (c->tx.head) {
+        int n = cw_txq_iov(&c->tx, iov, IOV_BATCH);
+        size_t want = 0;
+        for (int i = 0; i < n; i++)
+            want += iov[i].iov_len;
+        ssize_t w = cw_port_sendv(c->io.fd, iov, n);
+        if (w < 0) {
+            if (would_block())
+                break;
+            drop(c, CW_CLOSE_ABNORMAL);
+            return;
+        }
+        cw_txq_consume(&c->tx, (size_t)w);
+        if ((size_t)w < want)
+            break;
+    }
+    if (!c->tx.head && c->state == CW_ST_DRAIN && !(c->flags & CW_CF_SHUT_WR)) {
+        cw_port_shutdown_wr(c->io.fd);
+        c->flags |= CW_CF_SHUT_WR;
+    }
+    update_interest(c);
+}
+
+int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len)
+{
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    uint8_t hdr[CW_FRAME_MAX_HEADER];
+    size_t hl = cw_frame_header(hdr, opcode, 1, len, NULL);
+    uint32_t max = cw_srv.opt.sendq_max;
+    if (len > max)
+        return CW_ETOOBIG;
+    if (c->tx.bytes + hl + len > max) {
+        cw_srv.stats.sendq_overflows++;
+#if !defined(CONFIG_SENDQ_DROP)
+        start_close(c, CW_CLOSE_POLICY, "send queue full");
+#endif
+        return CW_EFULL;
+    }
+    if (!c->tx.head && len >= CONFIG_IO_BUF_SIZE) {
+        /* Large and nothing waiting: try the socket first, queue the rest. */
+        struct iovec iov[2] = {{hdr, hl}, {(void *)(uintptr_t)data, len}};
+        ssize_t w = cw_port_sendv(c->io.fd, iov, 2);
+        if (w < 0 && !would_block()) {
+            drop(c, CW_CLOSE_ABNORMAL);
+            return CW_ECLOSED;
+        }
+        size_t sent = w > 0 ? (size_t)w : 0;
+        size_t hsent = sent < hl ? sent : hl;
+        size_t psent = sent - hsent;
+        cw_srv.stats.msgs_out++;
+        if (sent == hl + len)
+            return 0;
+        if (cw_txq_append(&c->tx, hdr + hsent, hl - hsent, (const uint8_t *)data + psent,
+                          len - psent) < 0) {
+            cw_srv.stats.pool_exhausted++;
+            drop(c, CW_CLOSE_TRY_AGAIN); /* half a frame is out: cannot continue */
+            return CW_ENOMEM;
+        }
+        cw_server_mark_dirty(c);
+        return 0;
+    }
+    if (cw_txq_append(&c->tx, hdr, hl, data, len) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer to send");
+        return CW_ENOMEM;
+    }
+    cw_srv.stats.msgs_out++;
+    cw_server_mark_dirty(c);
+    return 0;
+}
+
+/* ---- events ---- */
+
+static void on_io(struct cw_io *io, unsigned events)
+{
+    cw_conn *c = CONN_OF(io, io);
+    if (events & CW_PORT_OUT && c->state != CW_ST_CLOSED)
+        flush(c);
+    if (!(events & CW_PORT_IN))
+        return;
+    switch (c->state) {
+    case CW_ST_HTTP:
+        read_http(c);
+        break;
+    case CW_ST_OPEN:
+    case CW_ST_CLOSING:
+        if (!(c->flags & CW_CF_RX_PAUSED))
+            read_ws(c);
+        break;
+    case CW_ST_DRAIN:
+        read_discard(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_timer(struct cw_timer *t)
+{
+    cw_conn *c = CONN_OF(t, timer);
+    switch (c->state) {
+    case CW_ST_HTTP:
+        cw_srv.stats.handshake_timeouts++;
+        cw_log(CW_LOG_DEBUG, "conn %u: handshake deadline passed", cw_conn_id(c));
+        drop(c, 0);
+        break;
+    case CW_ST_OPEN: {
+        uint32_t idle = now32() - c->last_rx_ms;
+        if (c->flags & CW_CF_PING_SENT) {
+            cw_srv.stats.ping_timeouts++;
+            fail(c, CW_CLOSE_INTERNAL, "ping timeout");
+        } else if (idle + CONFIG_TIMER_TICK_MS >= cw_srv.opt.ping_interval_ms) {
+            if (queue_frame(c, CW_OP_PING, NULL, 0) < 0) {
+                drop(c, CW_CLOSE_ABNORMAL);
+                return;
+            }
+            c->flags |= CW_CF_PING_SENT;
+            cw_timer_arm(&c->timer, cw_srv.opt.pong_timeout_ms, on_timer);
+        } else {
+            cw_timer_arm(&c->timer, cw_srv.opt.ping_interval_ms - idle, on_timer);
+        }
+        break;
+    }
+    default:
+        drop(c, CW_CLOSE_ABNORMAL); /* close handshake or drain took too long */
+        break;
+    }
+}
+
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject)
+{
+    cw_conn *c = cw_pool_get(&conn_pool);
+    cw_http_req *r = c ? cw_pool_get(&req_pool) : NULL;
+    if (!r) {
+        /* Not even a slot or request buffer to answer from: best effort. */
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Connection: close\r\nContent-Length: 0\r\n\r\n";
+        if (c)
+            cw_pool_put(&conn_pool, c);
+        cw_port_send(fd, busy, sizeof busy - 1);
+        cw_port_close(fd);
+        cw_srv.stats.rejected_full++;
+        return;
+    }
+    memset(c, 0, offsetof(cw_conn, user));
+    c->req = r;
+    cw_http_init(r);
+    c->peer = *peer;
+    c->state = CW_ST_HTTP;
+    if (reject)
+        c->flags |= CW_CF_REJECT;
+    else
+        cw_srv.ws_slots_used++;
+    cw_srv.stats.conns_http++;
+    cw_srv.stats.accepted++;
+    if (cw_reactor_add(&c->io, fd, CW_PORT_IN, on_io) < 0) {
+        drop(c, 0);
+        return;
+    }
+    cw_timer_arm(&c->timer, cw_srv.opt.handshake_timeout_ms, on_timer);
+}
+
+void cw_conn_after_batch(cw_conn *c)
+{
+    if (c->state == CW_ST_CLOSED) {
+        int counted = !(c->flags & CW_CF_REJECT);
+        if (c->flags & CW_CF_UPGRADED)
+            cw_srv.stats.conns_open--;
+        c->state = CW_ST_FREE;
+        cw_pool_put(&conn_pool, c);
+        if (counted)
+            cw_srv.ws_slots_used--;
+        cw_server_slot_freed(counted);
+        return;
+    }
+    if (c->state != CW_ST_FREE)
+        flush(c);
+}
+
+/* Walks every slot ever handed out (the pool never touches the rest). */
+void cw_conn_close_all(int code, const char *reason)
+{
+    for (uint32_t i = 0; i < conn_pool.bump; i++) {
+        cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+        if (c->state == CW_ST_OPEN)
+            start_close(c, code, reason);
+        else if (c->state == CW_ST_HTTP)
+            drop(c, 0);
+    }
+}
+
+void cw_conn_abort_all(void)
+{
+    for (uint32_t i = 0; i < conn_pool.bump; i++) {
+        cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+        if (c->state != CW_ST_FREE && c->state != CW_ST_CLOSED)
+            drop(c, CW_CLOSE_GOING_AWAY);
+    }
+}
+
+/* ---- public per-connection API ---- */
+
+int cw_send_text(cw_conn *c, const char *data, size_t len)
+{
+    if (!cw_utf8_valid((const uint8_t *)data, len))
+        return CW_EINVAL;
+    return cw_conn_send_frame(c, CW_OP_TEXT, data, len);
+}
+
+int cw_send_binary(cw_conn *c, const void *data, size_t len)
+{
+    return cw_conn_send_frame(c, CW_OP_BINARY, data, len);
+}
+
+int cw_close(cw_conn *c, int code, const char *reason)
+{
+    size_t rl = reason ? strlen(reason) : 0;
+    if (code < 0 || !cw_close_code_valid((unsigned)code) || rl > CW_FRAME_MAX_CONTROL - 2 ||
+        !cw_utf8_valid((const uint8_t *)reason, rl))
+        return CW_EINVAL;
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    if (c->req) {
+        /* Inside connect: closing means refusing the upgrade (403). */
+        c->close_code = (uint16_t)code;
+        return 0;
+    }
+    start_close(c, code, reason);
+    return 0;
+}
+
+void *cw_user_data(cw_conn *c)
+{
+    return c->user;
+}
+
+size_t cw_user_data_size(void)
+{
+    return CONFIG_USER_DATA_SIZE;
+}
+
+const char *cw_path(cw_conn *c)
+{
+    return c->req ? c->req->data + c->req->path.off : NULL;
+}
+
+const char *cw_peer(cw_conn *c)
+{
+    static char text[64];
+    cw_port_peer_format(&c->peer, text, sizeof text);
+    return text;
+}
+
+size_t cw_pool_report(char *out, size_t cap)
+{
+    const cw_pool *pools[] = {&conn_pool, &req_pool, &cw_io_pool, &cw_msg_pool, &cw_ref_pool};
+    size_t n = 0;
+    for (unsigned i = 0; i < sizeof pools / sizeof pools[0] && n < cap; i++) {
+        const cw_pool *p = pools[i];
+        int w = snprintf(out + n, cap - n, "%s %u/%u %u %u\n", p->name, p->used, p->limit,
+                         p->high_water, p->failures);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    return n < cap ? n : cap;
+}

@@ -1,0 +1,66 @@
+/* conn.h: one connection slot and its state machine,
+ * HTTP -> OPEN -> CLOSING -> DRAIN -> (free). A slot is small; buffers are
+ * borrowed from the pools only while bytes are in flight. */
+#ifndef CW_CONN_H
+#define CW_CONN_H
+
+#include "chanwire.h"
+#include "cw_config.h"
+#include "http.h"
+#include "port.h"
+#include "reactor.h"
+#include "txq.h"
+#include "ws_rx.h"
+
+enum cw_conn_state {
+    CW_ST_FREE = 0,
+    CW_ST_HTTP,    /* reading the request head */
+    CW_ST_OPEN,    /* WebSocket open: messages flow both ways */
+    CW_ST_CLOSING, /* our close frame is queued; waiting for the peer's */
+    CW_ST_DRAIN,   /* nothing more to say: flush, half-close, wait for FIN */
+    CW_ST_CLOSED   /* socket gone; slot freed after this batch */
+};
+
+enum {
+    CW_CF_DIRTY = 1u << 0,     /* on the after-batch list */
+    CW_CF_REJECT = 1u << 1,    /* an overflow slot: answers 503 */
+    CW_CF_PING_SENT = 1u << 2, /* waiting for any sign of life */
+    CW_CF_SHUT_WR = 1u << 3,   /* our side half-closed */
+    CW_CF_RX_PAUSED = 1u << 4, /* not reading: our replies to it pile up */
+    CW_CF_NOTIFIED = 1u << 5,  /* disconnect already called */
+    CW_CF_UPGRADED = 1u << 6   /* the handshake succeeded */
+};
+
+struct cw_conn {
+    struct cw_io io;
+    struct cw_timer timer;   /* the one deadline of the current state */
+    struct cw_conn *next_dirty;
+    cw_txq tx;
+    cw_http_req *req;        /* HTTP state only */
+    uint8_t *stash;          /* incomplete frame header / control frame bytes */
+    cw_ws_rx rx;
+    const cw_consumer *consumer;
+    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
+    uint16_t stash_len;
+    uint16_t close_code;     /* code given to disconnect */
+    uint8_t state;
+    uint8_t flags;
+    cw_port_peer peer;
+    _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
+};
+
+void cw_conn_pool_init(unsigned max_conns);
+/* Takes an accepted socket. reject: answer 503 once the request is read. */
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject);
+/* Sends a frame (header + payload) as one unit, honouring the queue bound
+ * for data frames. */
+int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
+/* Called for every dirty connection after each reactor batch. */
+void cw_conn_after_batch(cw_conn *c);
+/* Starts a graceful close of every connection (SIGTERM). */
+void cw_conn_close_all(int code, const char *reason);
+/* Drops every connection at once (shutdown deadline passed). */
+void cw_conn_abort_all(void);
+unsigned cw_conn_count(void);
+
+#endif

@@ -1,0 +1,282 @@
+/* http.c: request-head parser (RFC 9112 section 2-5, strict where it matters
+ * for smuggling: no obs-fold, no whitespace before the colon, no control
+ * bytes). A byte-at-a-time state machine, resumable at any byte. */
+#include "http.h"
+
+#include <string.h>
+
+enum {
+    S_METHOD,
+    S_TARGET,
+    S_VERSION,
+    S_REQ_LF,
+    S_LINE_START,
+    S_NAME,
+    S_VALUE_OWS,
+    S_VALUE,
+    S_HDR_LF,
+    S_END_LF,
+    S_DONE
+};
+
+void cw_http_init(cw_http_req *r)
+{
+    r->len = 0;
+    r->pos = 0;
+    r->mark = 0;
+    r->state = S_METHOD;
+    r->version = 0;
+    r->nheaders = 0;
+    memset(&r->method, 0, sizeof r->method * 4);
+}
+
+/* RFC 9110 tchar */
+static int is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int is_vchar_or_obs(unsigned char c)
+{
+    return (c > 0x20 && c != 0x7F);
+}
+
+static cw_span span(uint16_t from, uint16_t to)
+{
+    cw_span s = {from, (uint16_t)(to - from)};
+    return s;
+}
+
+/* Splits the target into path and query; accepts origin-form "/p?q" and
+ * absolute-form "http://host/p?q" (RFC 9112 section 3.2.2). */
+static int split_target(cw_http_req *r)
+{
+    const char *t = r->data + r->target.off;
+    uint16_t n = r->target.len, i = 0;
+    if (n == 0)
+        return -1;
+    if (t[0] != '/') {
+        const char *sep = memchr(t, ':', n);
+        if (!sep || (size_t)(sep - t) + 3 > n || sep[1] != '/' || sep[2] != '/')
+            return -1;
+        i = (uint16_t)(sep - t + 3);
+        while (i < n && t[i] != '/' && t[i] != '?')
+            i++;
+        if (i == n || t[i] != '/')
+            return -1;
+    }
+    uint16_t q = i;
+    while (q < n && t[q] != '?')
+        q++;
+    r->path = span((uint16_t)(r->target.off + i), (uint16_t)(r->target.off + q));
+    if (q < n)
+        r->query = span((uint16_t)(r->target.off + q + 1), (uint16_t)(r->target.off + n));
+    else
+        r->query = span(0, 0);
+    return 0;
+}
+
+static int check_version(cw_http_req *r, uint16_t end)
+{
+    const char *v = r->data + r->mark;
+    if (end - r->mark != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[5] < '0' ||
+        v[5] > '9' || v[7] < '0' || v[7] > '9')
+        return 400;
+    if (v[5] != '1')
+        return 505;
+    r->version = (uint8_t)(10 + (v[7] - '0'));
+    return 0;
+}
+
+static int end_value(cw_http_req *r, uint16_t end)
+{
+    /* trim trailing whitespace */
+    while (end > r->mark && (r->data[end - 1] == ' ' || r->data[end - 1] == '\t'))
+        end--;
+    r->hdr[r->nheaders - 1].value = span(r->mark, end);
+    return 0;
+}
+
+int cw_http_parse(cw_http_req *r)
+{
+    while (r->pos < r->len) {
+        unsigned char c = (unsigned char)r->data[r->pos];
+        uint16_t at = r->pos;
+        int err;
+        r->pos++;
+        switch (r->state) {
+        case S_METHOD:
+            if (c == ' ') {
+                if (at == r->mark)
+                    return 400;
+                r->method = span(r->mark, at);
+                r->mark = r->pos;
+                r->state = S_TARGET;
+            } else if (!is_tchar(c)) {
+                return 400;
+            }
+            break;
+        case S_TARGET:
+            if (c == ' ') {
+                r->target = span(r->mark, at);
+                if (split_target(r) < 0)
+                    return 400;
+                r->mark = r->pos;
+                r->state = S_VERSION;
+            } else if (!is_vchar_or_obs(c) || c >= 0x80) {
+                return 400;
+            }
+            break;
+        case S_VERSION:
+            if (c == '\r' || c == '\n') {
+                if ((err = check_version(r, at)) != 0)
+                    return err;
+                r->state = c == '\r' ? S_REQ_LF : S_LINE_START;
+            } else if (at - r->mark >= 8) {
+                return 400;
+            }
+            break;
+        case S_REQ_LF:
+        case S_HDR_LF:
+            if (c != '\n')
+                return 400;
+            r->state = S_LINE_START;
+            break;
+        case S_LINE_START:
+            if (c == '\r') {
+                r->state = S_END_LF;
+            } else if (c == '\n') {
+                r->state = S_DONE;
+                return CW_HTTP_DONE;
+            } else if (is_tchar(c)) {
+                if (r->nheaders >= CONFIG_HTTP_MAX_HEADERS)
+                    return 431;
+                r->nheaders++;
+                r->mark = at;
+                r->state = S_NAME;
+            } else {
+                return 400; /* obs-fold (leading SP/HT) or garbage */
+            }
+            break;
+        case S_NAME:
+            if (c == ':') {
+                r->hdr[r->nheaders - 1].name = span(r->mark, at);
+                r->state = S_VALUE_OWS;
+            } else if (!is_tchar(c)) {
+                return 400; /* includes whitespace before the colon */
+            }
+            break;
+        case S_VALUE_OWS:
+            if (c == ' ' || c == '\t')
+                break;
+            r->mark = at;
+            r->state = S_VALUE;
+            /* fall through */
+        case S_VALUE:
+            if (c == '\r' || c == '\n') {
+                end_value(r, at);
+                r->state = c == '\r' ? S_HDR_LF : S_LINE_START;
+            } else if (c != '\t' && (c < 0x20 || c == 0x7F)) {
+                return 400;
+            }
+            break;
+        case S_END_LF:
+            if (c != '\n')
+                return 400;
+            r->state = S_DONE;
+            return CW_HTTP_DONE;
+        default:
+            return CW_HTTP_DONE;
+        }
+    }
+    if (r->len >= sizeof r->data)
+        return r->state <= S_VERSION ? 414 : 431;
+    return CW_HTTP_MORE;
+}
+
+static int ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+int cw_span_eq(const cw_http_req *r, cw_span s, const char *str)
+{
+    size_t n = strlen(str);
+    return s.len == n && memcmp(r->data + s.off, str, n) == 0;
+}
+
+int cw_span_ieq(const cw_http_req *r, cw_span s, const char *str)
+{
+    size_t n = strlen(str);
+    return s.len == n && ieq(r->data + s.off, str, n);
+}
+
+int cw_http_find(const cw_http_req *r, const char *name, int *count)
+{
+    int found = -1, n = 0;
+    for (unsigned i = 0; i < r->nheaders; i++) {
+        if (cw_span_ieq(r, r->hdr[i].name, name)) {
+            if (found < 0)
+                found = (int)i;
+            n++;
+        }
+    }
+    if (count)
+        *count = n;
+    return found;
+}
+
+int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok)
+{
+    const char *p = r->data + v.off, *end = p + v.len;
+    size_t tn = strlen(tok);
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+            p++;
+        const char *s = p;
+        while (p < end && *p != ',')
+            p++;
+        const char *e = p;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if ((size_t)(e - s) == tn && ieq(s, tok, tn))
+            return 1;
+    }
+    return 0;
+}
+
+const char *cw_http_reason(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}

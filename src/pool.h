@@ -1,0 +1,37 @@
+/* pool.h: fixed-size block pools carved from static arrays (lwIP memp style).
+ * A pool hands out blocks from a free list, counts use and high water, and
+ * never touches a block it has not yet handed out, so RSS follows real use. */
+#ifndef CW_POOL_H
+#define CW_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cw_pool {
+    const char *name;
+    uint8_t *base;
+    uint32_t block_size; /* bytes per block, a multiple of CW_POOL_ALIGN */
+    uint32_t count;      /* blocks in the array */
+    uint32_t limit;      /* blocks that may be in use at once (<= count) */
+    uint32_t used;       /* blocks in use now */
+    uint32_t high_water; /* most blocks ever in use at once */
+    uint32_t bump;       /* blocks [bump, count) have never been handed out */
+    uint32_t failures;   /* requests refused because the pool was empty */
+    void *free_list;     /* returned blocks, linked through their first word */
+} cw_pool;
+
+#define CW_POOL_ALIGN 16u
+#define CW_POOL_ROUND(size) ((((size) + CW_POOL_ALIGN - 1) / CW_POOL_ALIGN) * CW_POOL_ALIGN)
+/* Static storage for `count` blocks of `size` bytes. */
+#define CW_POOL_STORAGE(var, size, count) \
+    static _Alignas(CW_POOL_ALIGN) uint8_t var[(size_t)CW_POOL_ROUND(size) * (size_t)(count)]
+
+void cw_pool_init(cw_pool *p, const char *name, void *storage, size_t block_size, uint32_t count);
+void *cw_pool_get(cw_pool *p);
+void cw_pool_put(cw_pool *p, void *block);
+int cw_pool_owns(const cw_pool *p, const void *ptr);
+uint32_t cw_pool_free_count(const cw_pool *p);
+/* Index of a block (0..count-1): stable identity for logs and handles. */
+uint32_t cw_pool_index(const cw_pool *p, const void *block);
+
+#endif

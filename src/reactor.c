@@ -1,0 +1,193 @@
+/* reactor.c: one poller, one timer wheel, one loop. Timers live in
+ * CONFIG_TIMER_SLOTS circular lists indexed by due tick; a bitmap of
+ * non-empty slots gives the next wake-up without walking the wheel. */
+#include "reactor.h"
+#include "cw_config.h"
+#include "port.h"
+
+#include <stddef.h>
+
+#define SLOTS CONFIG_TIMER_SLOTS
+#define TICK CONFIG_TIMER_TICK_MS
+#if (SLOTS & (SLOTS - 1)) != 0
+#error "CONFIG_TIMER_SLOTS must be a power of two"
+#endif
+#define MAX_EVENTS 256
+
+static struct cw_timer wheel[SLOTS]; /* list heads (sentinels) */
+static uint64_t busy[(SLOTS + 63) / 64];
+static uint32_t done_tick; /* every tick up to this one has been processed */
+static uint64_t now_ms;
+static void (*after_batch)(void);
+
+static uint32_t tick_of(uint64_t ms)
+{
+    return (uint32_t)(ms / TICK);
+}
+
+int cw_reactor_init(unsigned capacity)
+{
+    for (unsigned i = 0; i < SLOTS; i++)
+        wheel[i].next = wheel[i].prev = &wheel[i];
+    for (unsigned i = 0; i < sizeof busy / sizeof busy[0]; i++)
+        busy[i] = 0;
+    now_ms = cw_port_now_ms();
+    done_tick = tick_of(now_ms);
+    return cw_port_poller_open(capacity);
+}
+
+void cw_reactor_fini(void)
+{
+    cw_port_poller_close();
+}
+
+uint64_t cw_reactor_now(void)
+{
+    return now_ms;
+}
+
+void cw_reactor_set_after_batch(void (*fn)(void))
+{
+    after_batch = fn;
+}
+
+int cw_reactor_add(struct cw_io *io, int fd, unsigned events, cw_io_fn fn)
+{
+    io->fn = fn;
+    io->fd = fd;
+    io->events = events;
+    return cw_port_poller_add(fd, events, io);
+}
+
+int cw_reactor_set(struct cw_io *io, unsigned events)
+{
+    if (io->events == events)
+        return 0;
+    io->events = events;
+    return cw_port_poller_mod(io->fd, events, io);
+}
+
+void cw_reactor_del(struct cw_io *io)
+{
+    if (io->fd >= 0)
+        cw_port_poller_del(io->fd);
+}
+
+/* ---- timer wheel ---- */
+
+static void unlink_timer(struct cw_timer *t)
+{
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    t->next = t->prev = NULL;
+    unsigned s = t->due & (SLOTS - 1);
+    if (wheel[s].next == &wheel[s])
+        busy[s / 64] &= ~(1ull << (s % 64));
+}
+
+void cw_timer_cancel(struct cw_timer *t)
+{
+    if (t->next)
+        unlink_timer(t);
+}
+
+void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn)
+{
+    cw_timer_cancel(t);
+    /* Round up, and never into the tick being processed now. */
+    uint32_t due = tick_of(now_ms + delay_ms + TICK - 1);
+    if ((int32_t)(due - done_tick) <= 0)
+        due = done_tick + 1;
+    t->due = due;
+    t->fn = fn;
+    struct cw_timer *head = &wheel[due & (SLOTS - 1)];
+    t->next = head;
+    t->prev = head->prev;
+    head->prev->next = t;
+    head->prev = t;
+    busy[(due & (SLOTS - 1)) / 64] |= 1ull << ((due & (SLOTS - 1)) % 64);
+}
+
+/* Milliseconds until the next non-empty slot's tick, or -1 when none. */
+static int next_timeout(void)
+{
+    uint32_t cur = tick_of(now_ms);
+    for (uint32_t d = 1; d <= SLOTS; d++) {
+        uint32_t s = (done_tick + d) & (SLOTS - 1);
+        if (s % 64 == 0 && busy[s / 64] == 0 && d + 63 <= SLOTS) {
+            d += 63; /* a whole empty word */
+            continue;
+        }
+        if (busy[s / 64] & (1ull << (s % 64))) {
+            uint32_t due = done_tick + d;
+            if ((int32_t)(due - cur) <= 0)
+                return 0;
+            uint64_t at = (uint64_t)due * TICK;
+            return (int)(at - now_ms);
+        }
+    }
+    return -1;
+}
+
+static void fire_slot(uint32_t tick)
+{
+    struct cw_timer *head = &wheel[tick & (SLOTS - 1)];
+    struct cw_timer expired = {&expired, &expired, NULL, 0};
+    /* Move what is due onto a private list first: a handler may cancel or
+     * re-arm any timer, including ones still waiting in this slot. */
+    for (struct cw_timer *t = head->next, *nx; t != head; t = nx) {
+        nx = t->next;
+        if ((int32_t)(t->due - tick) <= 0) {
+            t->prev->next = t->next;
+            t->next->prev = t->prev;
+            t->next = &expired;
+            t->prev = expired.prev;
+            expired.prev->next = t;
+            expired.prev = t;
+        }
+    }
+    if (head->next == head)
+        busy[(tick & (SLOTS - 1)) / 64] &= ~(1ull << ((tick & (SLOTS - 1)) % 64));
+    while (expired.next != &expired) {
+        struct cw_timer *t = expired.next;
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        t->next = t->prev = NULL;
+        t->fn(t);
+    }
+}
+
+static void run_timers(void)
+{
+    uint32_t cur = tick_of(now_ms);
+    uint32_t steps = cur - done_tick;
+    if (steps > SLOTS) {
+        /* The clock jumped past a whole turn: visit each slot once. */
+        done_tick = cur - SLOTS;
+        steps = SLOTS;
+    }
+    while (steps--) {
+        done_tick++;
+        fire_slot(done_tick);
+    }
+}
+
+int cw_reactor_run_once(int max_wait_ms)
+{
+    static cw_port_event ev[MAX_EVENTS];
+    int timeout = next_timeout();
+    if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
+        timeout = max_wait_ms;
+    int n = cw_port_poller_wait(ev, MAX_EVENTS, timeout);
+    now_ms = cw_port_now_ms();
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        struct cw_io *io = ev[i].udata;
+        io->fn(io, ev[i].events);
+    }
+    run_timers();
+    if (after_batch)
+        after_batch();
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* reactor.h: the event loop (in the spirit of Redis's ae.c). Owners embed a
+ * cw_io per fd and a cw_timer per deadline; the loop waits on the port
+ * poller, calls their handlers, fires due timers from a hashed wheel, then
+ * runs one "after batch" hook where deferred work (flushing, freeing) is done. */
+#ifndef CW_REACTOR_H
+#define CW_REACTOR_H
+
+#include <stdint.h>
+
+struct cw_io;
+struct cw_timer;
+typedef void (*cw_io_fn)(struct cw_io *io, unsigned events);
+typedef void (*cw_timer_fn)(struct cw_timer *t);
+
+struct cw_io {
+    cw_io_fn fn;
+    int fd;
+    unsigned events; /* CW_PORT_IN | CW_PORT_OUT currently asked for */
+};
+
+struct cw_timer {
+    struct cw_timer *next, *prev; /* NULL while not armed */
+    cw_timer_fn fn;
+    uint32_t due; /* wheel tick */
+};
+
+int cw_reactor_init(unsigned capacity);
+void cw_reactor_fini(void);
+int cw_reactor_add(struct cw_io *io, int fd, unsigned events, cw_io_fn fn);
+/* Changes the interest set; makes a syscall only when it differs. */
+int cw_reactor_set(struct cw_io *io, unsigned events);
+void cw_reactor_del(struct cw_io *io);
+
+/* Arms (or re-arms) t to fire after delay_ms, rounded up to the tick. */
+void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn);
+void cw_timer_cancel(struct cw_timer *t);
+static inline int cw_timer_armed(const struct cw_timer *t)
+{
+    return t->next != 0;
+}
+
+/* Milliseconds on the monotonic clock, read once per loop iteration. */
+uint64_t cw_reactor_now(void);
+void cw_reactor_set_after_batch(void (*fn)(void));
+/* One iteration: wait (at most max_wait_ms, or until the next timer), handle
+ * events, fire timers, run the after-batch hook. Returns -1 if polling failed. */
+int cw_reactor_run_once(int max_wait_ms);
+
+#endif

@@ -1,0 +1,272 @@
+/* server.c: the one server: options, listeners and accepting, signals, the
+ * run loop with its after-batch pass, and graceful shutdown. */
+#include "server.h"
+#include "buf.h"
+#include "port.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ACCEPT_BATCH 64
+#define LISTEN_BACKLOG 511
+
+struct cw_server cw_srv;
+
+void cw_options_init(cw_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->max_conns = CONFIG_MAX_CONNS;
+    o->max_message = CONFIG_MAX_MESSAGE_SIZE;
+    o->sendq_max = CONFIG_SENDQ_MAX;
+    o->handshake_timeout_ms = CONFIG_HANDSHAKE_TIMEOUT_MS;
+    o->ping_interval_ms = CONFIG_PING_INTERVAL_MS;
+    o->pong_timeout_ms = CONFIG_PONG_TIMEOUT_MS;
+    o->close_timeout_ms = CONFIG_CLOSE_TIMEOUT_MS;
+    o->shutdown_timeout_ms = CONFIG_SHUTDOWN_TIMEOUT_MS;
+    o->log_level = CONFIG_LOG_LEVEL;
+    o->log_ident = "chanwire";
+}
+
+static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- the after-batch list ---- */
+
+void cw_server_mark_dirty(cw_conn *c)
+{
+    if (c->flags & CW_CF_DIRTY)
+        return;
+    c->flags |= CW_CF_DIRTY;
+    c->next_dirty = NULL;
+    if (cw_srv.dirty_tail)
+        cw_srv.dirty_tail->next_dirty = c;
+    else
+        cw_srv.dirty_head = c;
+    cw_srv.dirty_tail = c;
+}
+
+static void after_batch(void)
+{
+    /* Flushing may close a connection, and a disconnect callback may queue
+     * to others: they join the end of this same list. */
+    while (cw_srv.dirty_head) {
+        cw_conn *c = cw_srv.dirty_head;
+        cw_srv.dirty_head = c->next_dirty;
+        if (!cw_srv.dirty_head)
+            cw_srv.dirty_tail = NULL;
+        c->flags &= (uint8_t)~CW_CF_DIRTY;
+        cw_conn_after_batch(c);
+    }
+}
+
+/* ---- listeners ---- */
+
+static void resume_listener(struct cw_listener *l)
+{
+    if (!l->paused || l->io.fd < 0)
+        return;
+    l->paused = 0;
+    cw_timer_cancel(&l->backoff);
+    cw_reactor_set(&l->io, CW_PORT_IN);
+}
+
+static void on_backoff(struct cw_timer *t)
+{
+    resume_listener((struct cw_listener *)(void *)((char *)t - offsetof(struct cw_listener, backoff)));
+}
+
+static void pause_listener(struct cw_listener *l, int err)
+{
+    if (l->paused)
+        return;
+    l->paused = 1;
+    cw_srv.stats.accept_pauses++;
+    cw_log(CW_LOG_WARN, "accept: %s; pausing new connections for %d ms", strerror(err),
+           CONFIG_ACCEPT_BACKOFF_MS);
+    cw_reactor_set(&l->io, 0);
+    cw_timer_arm(&l->backoff, CONFIG_ACCEPT_BACKOFF_MS, on_backoff);
+}
+
+void cw_server_slot_freed(int was_counted)
+{
+    (void)was_counted;
+    for (unsigned i = 0; i < cw_srv.nlisteners; i++)
+        resume_listener(&cw_srv.listeners[i]);
+}
+
+static void on_accept(struct cw_io *io, unsigned events)
+{
+    struct cw_listener *l = (struct cw_listener *)(void *)io;
+    (void)events;
+    for (int i = 0; i < ACCEPT_BATCH && !l->paused; i++) {
+        cw_port_peer peer;
+        int fd = cw_port_accept(io->fd, &peer);
+        if (fd < 0) {
+            int e = errno;
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+                pause_listener(l, e);
+            else if (e == ECONNABORTED || e == EPROTO || e == EPERM)
+                continue;
+            break;
+        }
+        int reject = cw_srv.ws_slots_used >= cw_srv.opt.max_conns;
+        cw_conn_start(fd, &peer, reject);
+    }
+}
+
+int cw_listen(cw_server *s, const char *addr_port, char *err, size_t errlen)
+{
+    if (s->nlisteners >= CONFIG_MAX_LISTENERS) {
+        snprintf(err, errlen, "too many listeners (CONFIG_MAX_LISTENERS=%d)",
+                 CONFIG_MAX_LISTENERS);
+        return CW_EINVAL;
+    }
+    int fd = cw_port_listen(addr_port, LISTEN_BACKLOG, err, errlen);
+    if (fd < 0)
+        return CW_ESYS;
+    struct cw_listener *l = &s->listeners[s->nlisteners];
+    memset(l, 0, sizeof *l);
+    if (cw_reactor_add(&l->io, fd, CW_PORT_IN, on_accept) < 0) {
+        snprintf(err, errlen, "cannot poll listener %s: %s", addr_port, strerror(errno));
+        cw_port_close(fd);
+        return CW_ESYS;
+    }
+    s->nlisteners++;
+    return 0;
+}
+
+int cw_listen_port(cw_server *s, unsigned i)
+{
+    if (i >= s->nlisteners || s->listeners[i].io.fd < 0)
+        return -1;
+    return cw_port_local_port(s->listeners[i].io.fd);
+}
+
+static void close_listeners(void)
+{
+    for (unsigned i = 0; i < cw_srv.nlisteners; i++) {
+        struct cw_listener *l = &cw_srv.listeners[i];
+        if (l->io.fd < 0)
+            continue;
+        cw_timer_cancel(&l->backoff);
+        cw_reactor_del(&l->io);
+        cw_port_close(l->io.fd);
+        l->io.fd = -1;
+    }
+}
+
+/* ---- routes ---- */
+
+const cw_consumer *cw_server_route(const char *path, size_t len)
+{
+    for (size_t i = 0; i < cw_srv.opt.nroutes; i++) {
+        const cw_route *r = &cw_srv.opt.routes[i];
+        if (strlen(r->pattern) == len && memcmp(r->pattern, path, len) == 0)
+            return r->consumer;
+    }
+    return NULL;
+}
+
+/* ---- signals and shutdown ---- */
+
+static void on_shutdown_deadline(struct cw_timer *t)
+{
+    (void)t;
+    cw_log(CW_LOG_WARN, "shutdown deadline passed with %u connection(s) open: dropping them",
+           cw_conn_count());
+    cw_conn_abort_all();
+}
+
+static void begin_shutdown(void)
+{
+    cw_srv.stopping = 1;
+    cw_log(CW_LOG_INFO, "shutting down: closing %u connection(s) with 1001", cw_conn_count());
+    close_listeners();
+    cw_conn_close_all(1001, "server shutting down");
+    cw_timer_arm(&cw_srv.shutdown_timer, cw_srv.opt.shutdown_timeout_ms, on_shutdown_deadline);
+}
+
+static void on_signal(struct cw_io *io, unsigned events)
+{
+    (void)io;
+    (void)events;
+    unsigned bits = cw_port_signals_take();
+    if (bits & CW_SIG_TERM)
+        cw_srv.stop_requested = 1;
+    if (bits & CW_SIG_HUP)
+        cw_log(CW_LOG_INFO, "SIGHUP: nothing to reload");
+}
+
+/* ---- lifecycle ---- */
+
+cw_server *cw_server_init(const cw_options *o)
+{
+    struct cw_server *s = &cw_srv;
+    if (s->initialised)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    s->opt = *o;
+    s->opt.max_conns = clamp(o->max_conns, 1, CONFIG_MAX_CONNS);
+    s->opt.max_message = clamp(o->max_message, 125, CONFIG_MAX_MESSAGE_SIZE);
+    s->opt.sendq_max = clamp(o->sendq_max, 1024, CONFIG_SENDQ_MAX);
+    s->opt.handshake_timeout_ms = clamp(o->handshake_timeout_ms, 1, 3600000);
+    s->opt.pong_timeout_ms = clamp(o->pong_timeout_ms, 1, 3600000);
+    s->opt.close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
+    s->opt.shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
+    cw_port_log_open(o->use_syslog, o->log_ident);
+    cw_buf_init();
+    cw_conn_pool_init(s->opt.max_conns);
+    unsigned cap = CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 8;
+    if (cw_reactor_init(cap) < 0) {
+        cw_log(CW_LOG_ERROR, "cannot create the %s poller: %s", cw_port_poller_name(),
+               strerror(errno));
+        return NULL;
+    }
+    int sfd = cw_port_signals_open();
+    if (sfd < 0 || cw_reactor_add(&s->signal_io, sfd, CW_PORT_IN, on_signal) < 0) {
+        cw_log(CW_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+        return NULL;
+    }
+    cw_reactor_set_after_batch(after_batch);
+    s->initialised = 1;
+    return s;
+}
+
+int cw_run(cw_server *s)
+{
+    for (;;) {
+        if (s->stop_requested && !s->stopping)
+            begin_shutdown();
+        if (s->stopping && cw_conn_count() == 0)
+            break;
+        if (cw_reactor_run_once(-1) < 0) {
+            cw_log(CW_LOG_ERROR, "poller failed: %s", strerror(errno));
+            return CW_ESYS;
+        }
+    }
+    cw_timer_cancel(&s->shutdown_timer);
+    cw_log(CW_LOG_INFO, "stopped");
+    return 0;
+}
+
+void cw_stop(cw_server *s)
+{
+    s->stop_requested = 1;
+}
+
+void cw_server_fini(cw_server *s)
+{
+    close_listeners();
+    cw_reactor_del(&s->signal_io);
+    cw_reactor_fini();
+    s->initialised = 0;
+}
+
+void cw_get_stats(const cw_server *s, cw_stats *out)
+{
+    *out = s->stats;
+}

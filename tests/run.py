@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Runs every test suite of one build and prints one closing line.
+
+A suite is a program that prints "N passed, N failed[, N skipped]" as its
+last such line and exits 0 when nothing failed, or exits 77 after printing
+"SKIP: reason" when a dependency is missing. Suites:
+  unit         <build>/tests/test_*            (C, pure modules)
+  wire         <build>/tests/itest_*           (C client, byte-exact cases)
+  integration  tests/integration/test_*.py     (Python: stdlib or websockets)
+  conformance  tests/conformance/test_*.py     (RFC 6455 sections 4-7, Python stdlib)
+  node         tests/integration/*.test.js     (Node ws)
+  browser      tests/browser/*.test.js         (Chromium via playwright-core)
+With CHECK_STRICT=1 a skipped suite counts as a failure (CI installs everything).
+"""
+
+import argparse
+import fnmatch
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUMMARY = re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$")
+SKIP_EXIT = 77
+
+
+def python_for_suites():
+    # Debian's packages (python3-websockets, ...) live in the system Python.
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def discover(build):
+    py = python_for_suites()
+    suites = []
+    for p in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
+        if os.access(p, os.X_OK) and not p.endswith(".d"):
+            suites.append(("unit", os.path.basename(p), [p], True))
+    for p in sorted(glob.glob(os.path.join(build, "tests", "itest_*"))):
+        if os.access(p, os.X_OK):
+            suites.append(("wire", os.path.basename(p), [p], True))
+    for kind, pattern in (("integration", "tests/integration/test_*.py"),
+                          ("conformance", "tests/conformance/test_*.py")):
+        for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            suites.append((kind, os.path.basename(p), [py, p], False))
+    for kind, pattern in (("node", "tests/integration/*.test.js"),
+                          ("browser", "tests/browser/*.test.js")):
+        for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            suites.append((kind, os.path.basename(p), ["node", p], False))
+    return suites
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build/host")
+    ap.add_argument("--board", default="host")
+    ap.add_argument("--sanitize", action="store_true")
+    ap.add_argument("--only", action="append", default=[],
+                    help="glob on suite names or kinds (repeatable)")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build)
+    strict = os.environ.get("CHECK_STRICT") == "1"
+    env = dict(os.environ)
+    env.setdefault("CW_BUILD", build)
+    env.setdefault("CW_DAEMON", os.path.join(build, "chanwired"))
+    env.setdefault("CW_DAEMON_COUNTING", os.path.join(build, "tests", "chanwired-counting"))
+    env["CW_BOARD"] = args.board
+    env["PYTHONPATH"] = os.path.join(ROOT, "tests", "lib") + os.pathsep + env.get("PYTHONPATH", "")
+    env["NODE_PATH"] = os.path.join(ROOT, "tests", "node_modules") + os.pathsep + env.get("NODE_PATH", "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if args.sanitize:
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env["CW_SANITIZE"] = "1"
+    prefix = env.get("CW_EXEC_PREFIX", "").split()
+
+    totals = [0, 0, 0]
+    bad_suites = []
+    label = "%s%s" % (args.board, " (sanitizers)" if args.sanitize else "")
+    print("== chanwire tests: board %s, build %s" % (label, os.path.relpath(build, ROOT)), flush=True)
+    for kind, name, argv, native in discover(build):
+        if args.only and not any(fnmatch.fnmatch(name, o) or fnmatch.fnmatch(kind, o) for o in args.only):
+            continue
+        if argv[0] == "node" and not shutil.which("node"):
+            out, rc = "SKIP: node not installed (apt-get install nodejs)", SKIP_EXIT
+            dt = 0.0
+        else:
+            run_argv = (prefix + argv) if native else argv
+            t0 = time.time()
+            try:
+                p = subprocess.run(run_argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=args.timeout)
+                out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+            except subprocess.TimeoutExpired as e:
+                out = (e.stdout or b"").decode("utf-8", "replace") + "\n(suite timed out)"
+                rc = -1
+            dt = time.time() - t0
+        counts = None
+        for line in out.splitlines():
+            m = SUMMARY.match(line.strip())
+            if m:
+                counts = [int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)]
+        skip_reason = None
+        if rc == SKIP_EXIT:
+            m = re.search(r"^SKIP: (.*)$", out, re.M)
+            skip_reason = m.group(1) if m else "skipped"
+            counts = [0, 0, 1]
+        elif counts is None:
+            counts = [1, 0, 0] if rc == 0 else [0, 1, 0]
+        elif rc != 0 and counts[1] == 0:
+            counts[1] = 1  # crashed or failed after its summary
+        failed_suite = counts[1] > 0 or (skip_reason and strict)
+        if skip_reason and strict:
+            counts = [0, 1, 0]
+        for i in range(3):
+            totals[i] += counts[i]
+        status = "FAIL" if failed_suite else ("skip" if skip_reason else "ok")
+        line = "%-4s %-11s %-28s %d passed, %d failed, %d skipped (%.1fs)" % (
+            status, kind, name, counts[0], counts[1], counts[2], dt)
+        if skip_reason:
+            line += " -- " + skip_reason + (" [CHECK_STRICT=1: counted as a failure]" if strict else "")
+        print(line, flush=True)
+        if failed_suite and not skip_reason or args.verbose:
+            tail = out.splitlines()[-60:]
+            print("\n".join("    | " + l for l in tail), flush=True)
+        if failed_suite:
+            bad_suites.append(name)
+    print("== %s: %s" % (label, "all suites passed" if not bad_suites else "failed: " + ", ".join(bad_suites)))
+    print("total: %d passed, %d failed, %d skipped" % tuple(totals), flush=True)
+    return 1 if bad_suites else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
