@@ -62,6 +62,9 @@ DAEMON_COUNTING := $(B)/tests/chanwired-counting
 
 CONFIG_H := $(B)/include/cw_config.h
 
+# Test objects are intermediate files of pattern rules: keep them.
+.SECONDARY:
+
 .PHONY: all lib daemon tests run check check-one clean size
 all: $(LIB) $(DAEMON) tests
 

@@ -4,10 +4,15 @@
 
 static void echo_receive(cw_conn *c, const cw_msg *m)
 {
+    int rc;
     if (m->opcode == CW_TEXT)
-        cw_send_text(c, (const char *)m->data, m->len);
+        rc = cw_send_text(c, (const char *)m->data, m->len);
     else
-        cw_send_binary(c, m->data, m->len);
+        rc = cw_send_binary(c, m->data, m->len);
+    /* Queue overflow and pool exhaustion already close the connection; a
+     * reply larger than the whole send-queue bound can never go out. */
+    if (rc == CW_ETOOBIG)
+        cw_close(c, 1009, "reply larger than the send queue");
 }
 
 static const cw_consumer echo = {.receive = echo_receive};

@@ -175,6 +175,11 @@ static void fail(cw_conn *c, int code, const char *why)
     else
         cw_srv.stats.protocol_errors++;
     cw_log(CW_LOG_DEBUG, "conn %u: closing %d: %s", cw_conn_id(c), code, why);
+    if (c->state == CW_ST_CLOSING) {
+        /* Our close frame is already out: a connection sends one close. */
+        enter_drain(c);
+        return;
+    }
     if (queue_close(c, code, why) < 0) {
         drop(c, code);
         return;
@@ -350,7 +355,8 @@ static int rx_message(void *ctx, unsigned op, uint8_t *data, size_t len)
         cw_msg m = {(int)op, data ? data : empty, len};
         c->consumer->receive(c, &m);
     }
-    return c->state != CW_ST_OPEN;
+    /* After cw_close keep parsing: the peer's close frame may follow. */
+    return c->state != CW_ST_OPEN && c->state != CW_ST_CLOSING;
 }
 
 static int rx_control(void *ctx, unsigned op, uint8_t *data, size_t len)
@@ -435,7 +441,13 @@ static void read_ws(cw_conn *c)
         size_t pre = c->stash_len;
         if (pre)
             memcpy(loop_buf, c->stash, pre);
-        n = cw_port_recv(c->io.fd, loop_buf + pre, CONFIG_READ_BUF_SIZE);
+        /* Read at most half the queue bound: replies to one read (an echo
+         * is as long as its input) then always fit beside what the pause
+         * threshold lets pile up, so back-pressure, not 1008, slows it. */
+        size_t want = cw_srv.opt.sendq_max / 2;
+        if (want > CONFIG_READ_BUF_SIZE)
+            want = CONFIG_READ_BUF_SIZE;
+        n = cw_port_recv(c->io.fd, loop_buf + pre, want);
         if (n > 0) {
             if (c->stash) {
                 cw_pool_put(&cw_io_pool, c->stash);
@@ -498,9 +510,13 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
     uint32_t max = cw_srv.opt.sendq_max;
     if (len > max)
         return CW_ETOOBIG;
-    if (c->tx.bytes + hl + len > max) {
+    /* The bound is on what piles up: one frame into an empty queue always
+     * goes (else a max-size message could never be echoed: its header
+     * would tip it over a bound equal to the message limit). */
+    if (c->tx.bytes && c->tx.bytes + hl + len > max) {
         cw_srv.stats.sendq_overflows++;
 #if !defined(CONFIG_SENDQ_DROP)
+        cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
         start_close(c, CW_CLOSE_POLICY, "send queue full");
 #endif
         return CW_EFULL;

@@ -101,6 +101,8 @@ static int end_value(cw_http_req *r, uint16_t end)
 
 int cw_http_parse(cw_http_req *r)
 {
+    if (r->state == S_DONE)
+        return CW_HTTP_DONE; /* keep pos at the end of the head */
     while (r->pos < r->len) {
         unsigned char c = (unsigned char)r->data[r->pos];
         uint16_t at = r->pos;
@@ -108,6 +110,10 @@ int cw_http_parse(cw_http_req *r)
         r->pos++;
         switch (r->state) {
         case S_METHOD:
+            if ((c == '\r' || c == '\n') && at == r->mark && at < 8) {
+                r->mark = r->pos; /* RFC 9112 2.2: ignore empty lines before the request */
+                break;
+            }
             if (c == ' ') {
                 if (at == r->mark)
                     return 400;

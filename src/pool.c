@@ -61,5 +61,5 @@ uint32_t cw_pool_free_count(const cw_pool *p)
 
 uint32_t cw_pool_index(const cw_pool *p, const void *block)
 {
-    return (uint32_t)(((const uint8_t *)block - p->base) / p->block_size);
+    return (uint32_t)((size_t)((const uint8_t *)block - p->base) / p->block_size);
 }

@@ -188,6 +188,9 @@ static void begin_shutdown(void)
     close_listeners();
     cw_conn_close_all(1001, "server shutting down");
     cw_timer_arm(&cw_srv.shutdown_timer, cw_srv.opt.shutdown_timeout_ms, on_shutdown_deadline);
+    /* Runs outside a reactor batch: flush the close frames now, not after
+     * the next event (which may be the close timeout). */
+    after_batch();
 }
 
 static void on_signal(struct cw_io *io, unsigned events)
