@@ -37,7 +37,7 @@ ALL_LDFLAGS := $(BOARD_LDFLAGS) $(LDFLAGS) $(SAN_FLAGS)
 
 CORE_SRCS := $(wildcard src/*.c)
 PORT_SRCS := port/posix/clock.c port/posix/random.c port/posix/log.c port/posix/net.c \
-             port/posix/signals.c
+             port/posix/signals.c port/posix/files.c
 ifeq ($(CONFIG_POLLER_POLL),y)
 PORT_SRCS += port/posix/poller_poll.c
 else
@@ -47,9 +47,11 @@ LIB_SRCS := $(CORE_SRCS) $(PORT_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB := $(B)/libchanwire.a
 
-DAEMON_SRCS := examples/chanwired.c examples/echo.c
+DAEMON_SRCS := examples/chanwired.c examples/routes.c examples/echo.c examples/chat.c \
+               examples/users.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(B)/obj/%.o)
 DAEMON := $(B)/chanwired
+CLI := $(B)/chanwire-send
 
 TEST_LIB_SRCS := tests/lib/unit.c tests/lib/wsclient.c
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
@@ -66,7 +68,7 @@ CONFIG_H := $(B)/include/cw_config.h
 .SECONDARY:
 
 .PHONY: all lib daemon tests run check check-one clean size
-all: $(LIB) $(DAEMON) tests
+all: $(LIB) $(DAEMON) $(CLI) tests
 
 lib: $(LIB)
 daemon: $(DAEMON)
@@ -89,6 +91,10 @@ $(DAEMON): $(DAEMON_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB)
 
+$(CLI): $(B)/obj/examples/chanwire-send.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
+
 $(DAEMON_COUNTING): $(DAEMON_OBJS) $(B)/obj/tests/lib/malloc_count.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -105,8 +111,8 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(LIB)
 
 # Build and start the daemon with its demo on 127.0.0.1:8080.
-run: $(DAEMON)
-	./$(DAEMON) --listen 127.0.0.1:8080
+run: $(DAEMON) $(CLI)
+	./$(DAEMON) --listen 127.0.0.1:8080 --www examples/www
 
 # Every suite for this board; on the host also the poll() build.
 check:
@@ -124,4 +130,5 @@ size: $(LIB) $(DAEMON)
 clean:
 	rm -rf $(BUILD_ROOT)
 
--include $(LIB_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(TEST_LIB_OBJS:.o=.d)
+# Header dependencies of every object built so far (unit tests included).
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/obj/*/*/*/*.d)

@@ -4,6 +4,10 @@
 
 #include "chanwire.h"
 
+extern const cw_consumer cw_demo_echo;  /* /ws/echo/ */
+extern const cw_consumer cw_demo_chat;  /* /ws/chat/<room>/ */
+extern const cw_consumer cw_demo_users; /* /ws/users/ (signed-in) */
+
 const cw_route *cw_demo_routes(size_t *n);
 
 #endif

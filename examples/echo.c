@@ -15,14 +15,4 @@ static void echo_receive(cw_conn *c, const cw_msg *m)
         cw_close(c, 1009, "reply larger than the send queue");
 }
 
-static const cw_consumer echo = {.receive = echo_receive};
-
-static const cw_route routes[] = {
-    {"/ws/echo/", &echo},
-};
-
-const cw_route *cw_demo_routes(size_t *n)
-{
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
-}
+const cw_consumer cw_demo_echo = {.receive = echo_receive};

@@ -49,11 +49,21 @@ typedef struct cw_consumer {
     void (*disconnect)(cw_conn *c, int code);
 } cw_consumer;
 
-/* One URL route: an exact path such as "/ws/echo/". */
+/* One URL route. pattern is a path such as "/ws/users/" or one with named
+ * arguments, "/ws/chat/<room>/": <name> matches one path segment of 1..48
+ * characters from [A-Za-z0-9_.-]. Unmatched paths get 404. */
 typedef struct cw_route {
     const char *pattern;
     const cw_consumer *consumer;
+    unsigned flags; /* CW_ROUTE_* */
 } cw_route;
+
+#define CW_ROUTE_AUTH 1u /* only authenticated users (else 401) */
+
+/* Auth hook: runs after the handshake checks and the Origin check, before
+ * connect (Channels' AuthMiddlewareStack). The built-in JWT check has run
+ * already. It may call cw_set_user. Returns 0 to go on, or 401/403. */
+typedef int (*cw_auth_fn)(cw_conn *c);
 
 /* Run-time options. cw_options_init fills the Kconfig defaults; limits may
  * only be lowered below what the build reserved. */
@@ -71,6 +81,22 @@ typedef struct cw_options {
     int log_level;                /* 0 error .. 3 debug */
     int use_syslog;
     const char *log_ident;
+    /* Origin check: browser origins other than the request's own Host are
+     * refused (403) unless listed here ("*" allows any). */
+    const char *const *allow_origins;
+    size_t nallow_origins;
+    /* Built-in HS256 JWT auth (off while jwt_secret is NULL). The token is
+     * read from "Authorization: Bearer", else cookie jwt_cookie, else query
+     * parameter jwt_query. A present but invalid token gets 401. */
+    const char *jwt_secret;
+    size_t jwt_secret_len;
+    const char *jwt_id_claim;     /* default "user_id" (simplejwt); "sub" is common too */
+    const char *jwt_name_claim;   /* default "username" */
+    const char *jwt_cookie;       /* default "jwt" */
+    const char *jwt_query;        /* default "token" */
+    unsigned jwt_leeway_s;
+    cw_auth_fn auth;              /* optional extra hook */
+    const char *www_dir;          /* static files over GET/HEAD; NULL: none */
 } cw_options;
 
 void cw_options_init(cw_options *o);
@@ -87,6 +113,9 @@ int cw_listen_port(cw_server *s, unsigned i);
  * 1001 to every client, queued sends flushed within the deadline. */
 int cw_run(cw_server *s);
 void cw_stop(cw_server *s);
+/* Opens the local control socket at path (mode 0660; only root, our uid or
+ * our gid may use it) through which chanwire-send publishes to groups. */
+int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen);
 /* Releases the listeners and the poller (tests, or before exec). */
 void cw_server_fini(cw_server *s);
 
@@ -104,13 +133,104 @@ int cw_close(cw_conn *c, int code, const char *reason);
  * at connect. */
 void *cw_user_data(cw_conn *c);
 size_t cw_user_data_size(void);
-/* The request path, valid during connect only; NULL afterwards. */
-const char *cw_path(cw_conn *c);
+cw_server *cw_server_of(cw_conn *c);
+
+/* ---- scope ----
+ * For the connection's whole life: path, route arguments, subprotocol,
+ * peer and user. During the auth hook and connect only (the request buffer
+ * goes back to the pool after the handshake): headers, cookies, query;
+ * these return NULL afterwards. Strings are NUL-terminated. */
+const char *cw_path(cw_conn *c);                       /* static buffer */
+const char *cw_arg(cw_conn *c, const char *name);      /* "room" of /ws/chat/<room>/ */
+const char *cw_query(cw_conn *c, const char *name);    /* percent-decoded */
+const char *cw_header(cw_conn *c, const char *name);   /* case-insensitive name */
+const char *cw_cookie(cw_conn *c, const char *name);
+/* Subprotocols: during connect, 1 when the client offered name; accepting
+ * one puts it in the 101 response. name must outlive the connection (a
+ * string literal). CW_ENOENT when the client did not offer it. */
+int cw_offers_subprotocol(cw_conn *c, const char *name);
+int cw_accept_subprotocol(cw_conn *c, const char *name);
+const char *cw_subprotocol(cw_conn *c);                /* NULL when none */
+/* The authenticated user, NULL for anonymous. cw_set_user is for auth
+ * hooks (CW_ENOMEM when the user table is full). */
+const char *cw_user_id(cw_conn *c);
+const char *cw_user_name(cw_conn *c);
+int cw_set_user(cw_conn *c, const char *id, const char *name);
 /* The peer's address as "1.2.3.4:5678" or "[::1]:5678" (static buffer,
  * overwritten by the next call). */
 const char *cw_peer(cw_conn *c);
 /* A stable small number naming the connection in logs. */
 unsigned cw_conn_id(const cw_conn *c);
+
+/* ---- groups (Channels' channel layer groups) ----
+ * Names: ASCII letters, digits, '-', '_', '.', shorter than 100 bytes
+ * (CONFIG_GROUP_NAME_MAX). Every membership is discarded when the
+ * connection closes. All fan-outs are safe when members join, leave or
+ * close while they run; members that join during one do not receive it. */
+#define CW_GROUP_NAME_BUF 100
+/* 0 (also when already a member), CW_EINVAL (name), CW_ECLOSED, or
+ * CW_ENOMEM when the group or membership table is full. */
+int cw_group_add(cw_conn *c, const char *group);
+/* 0, or CW_ENOENT when c was not a member. */
+int cw_group_discard(cw_conn *c, const char *group);
+/* Calls each member's event callback with type (e.g. "chat.message") and
+ * data (by convention a JSON object: the event's other keys). Returns the
+ * number of members whose consumer has an event callback, or CW_EINVAL. */
+int cw_group_send(cw_server *s, const char *group, const char *type, const void *data,
+                  size_t len);
+/* Encodes one text (binary) frame once and queues those same bytes on every
+ * member. Returns the number of members it was queued to; members whose
+ * queue is full get the overflow policy. */
+int cw_group_broadcast(cw_server *s, const char *group, const char *text, size_t len);
+int cw_group_broadcast_binary(cw_server *s, const char *group, const void *data, size_t len);
+/* Closes every member with code and reason. Returns how many. */
+int cw_group_close(cw_server *s, const char *group, int code, const char *reason);
+
+/* ---- JSON (for consumers that speak it, like JsonWebsocketConsumer) ---- */
+#define CW_JSON_MAX_DEPTH 32
+enum { CW_JSON_NONE, CW_JSON_STRING, CW_JSON_NUMBER, CW_JSON_BOOL, CW_JSON_NULL,
+       CW_JSON_OBJECT, CW_JSON_ARRAY };
+typedef struct {
+    int type;
+    const char *ptr; /* the value's raw text (strings include their quotes) */
+    size_t len;
+} cw_json_val;
+/* 1 when text[0..len) is one valid JSON value (UTF-8 checked, nesting at
+ * most CW_JSON_MAX_DEPTH, no recursion). */
+int cw_json_valid(const char *text, size_t len);
+/* Finds key at the top level of the object obj (the last duplicate wins).
+ * 0 and the value; CW_ENOENT when absent; CW_EINVAL when obj is invalid. */
+int cw_json_get(const char *obj, size_t len, const char *key, cw_json_val *out);
+/* Unescaped, NUL-terminated string value: its length, or CW_EINVAL /
+ * CW_ETOOBIG. */
+long cw_json_string(const cw_json_val *v, char *out, size_t cap);
+int cw_json_number(const cw_json_val *v, double *out);
+int cw_json_int(const cw_json_val *v, int64_t *out);   /* integers only */
+int cw_json_bool(const cw_json_val *v, int *out);
+long cw_json_get_string(const char *obj, size_t len, const char *key, char *out, size_t cap);
+/* Writer over a caller buffer; errors stick and show in cw_json_w_finish. */
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    int err;
+    uint8_t depth;
+    uint32_t first, after_key, is_obj;
+} cw_json_w;
+void cw_json_w_init(cw_json_w *w, char *buf, size_t cap);
+void cw_json_w_object(cw_json_w *w);
+void cw_json_w_array(cw_json_w *w);
+void cw_json_w_end(cw_json_w *w);
+void cw_json_w_key(cw_json_w *w, const char *key);
+void cw_json_w_string(cw_json_w *w, const char *s, size_t n); /* must be UTF-8 */
+void cw_json_w_cstr(cw_json_w *w, const char *s);
+void cw_json_w_int(cw_json_w *w, int64_t v);
+void cw_json_w_bool(cw_json_w *w, int v);
+void cw_json_w_null(cw_json_w *w);
+void cw_json_w_raw(cw_json_w *w, const char *json, size_t n);
+/* NUL-terminates; the length, CW_ETOOBIG when the buffer was too small, or
+ * CW_EINVAL when the calls did not make valid JSON (a key outside an object,
+ * a value without its key, text that is not UTF-8, unbalanced ends). */
+long cw_json_w_finish(cw_json_w *w);
 
 /* Counters, for /stats and tests. */
 typedef struct {
@@ -127,8 +247,12 @@ typedef struct {
     unsigned long pool_exhausted; /* 1013 closes */
     unsigned long msgs_in, msgs_out;
     unsigned long accept_pauses; /* EMFILE/ENFILE back-offs */
+    unsigned long events_out;    /* group events delivered to consumers */
+    unsigned long auth_failures; /* 401/403 at the handshake */
 } cw_stats;
 void cw_get_stats(const cw_server *s, cw_stats *out);
+/* Counters and pools as "name value" lines; returns the length. */
+size_t cw_stats_report(char *out, size_t cap);
 
 /* One line per pool: "name used/limit high-water failures". Returns the
  * length written (truncated to cap). */

@@ -68,6 +68,29 @@ void cw_port_close(int fd);
 /* The port number a listening fd is bound to (for --listen 127.0.0.1:0). */
 int cw_port_local_port(int fd);
 
+/* A listening UNIX stream socket at path (an old socket file there is
+ * replaced), chmod'ed to mode. Returns the fd or -1 with a reason. */
+int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errlen);
+/* Identity of the file behind a path-bound socket, taken right after bind,
+ * and removal of path only while it is still that same file (so a daemon
+ * never deletes a newer daemon's socket). */
+int cw_port_path_id(const char *path, uint64_t *dev, uint64_t *ino);
+void cw_port_unlink_if(const char *path, uint64_t dev, uint64_t ino);
+/* The peer's uid and gid on a UNIX socket; -1 when unknown. */
+int cw_port_peer_cred(int fd, long *uid, long *gid);
+/* Our effective uid and gid. */
+void cw_port_self_cred(long *uid, long *gid);
+/* Copies up to len bytes of file_fd from *offset to the socket without a
+ * user-space buffer where the OS can. Returns bytes sent or -1 + errno. */
+ssize_t cw_port_sendfile(int sock_fd, int file_fd, uint64_t *offset, size_t len);
+/* Opens a regular file below dir_fd for reading (no "..", final symlink
+ * refused); fills its size. -1 + errno (EISDIR for a directory). */
+int cw_port_open_file(int dir_fd, const char *relpath, uint64_t *size);
+int cw_port_open_dir(const char *path);
+
+/* Unix time in seconds (for token expiry). */
+int64_t cw_port_wall_seconds(void);
+
 /* ---- signals: SIGTERM/SIGINT/SIGHUP become readable bytes on an fd ---- */
 #define CW_SIG_TERM 1u
 #define CW_SIG_HUP  2u

@@ -3,9 +3,13 @@
  * unconsumed tail is kept (stash, or the reassembly buffer). Replies are
  * queued and leave in one writev after the batch (cw_conn_after_batch). */
 #include "conn.h"
+#include "auth.h"
 #include "buf.h"
+#include "groups.h"
 #include "handshake.h"
+#include "router.h"
 #include "server.h"
+#include "static.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -26,12 +30,18 @@ static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
 
 static void on_io(struct cw_io *io, unsigned events);
 static void on_timer(struct cw_timer *t);
+static void send_file(cw_conn *c);
 
 #define CONN_OF(ptr, member) ((cw_conn *)(void *)((char *)(ptr) - offsetof(cw_conn, member)))
 
 static uint32_t now32(void)
 {
     return (uint32_t)cw_reactor_now();
+}
+
+static int would_block(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
 void cw_conn_pool_init(unsigned max_conns)
@@ -63,9 +73,9 @@ static void update_interest(cw_conn *c)
         c->flags |= CW_CF_RX_PAUSED;
     else if (q <= max / 4)
         c->flags &= (uint8_t)~CW_CF_RX_PAUSED;
-    if (!(c->flags & CW_CF_RX_PAUSED))
+    if (!(c->flags & CW_CF_RX_PAUSED) && c->state != CW_ST_FILE)
         ev |= CW_PORT_IN;
-    if (c->tx.head)
+    if (c->tx.head || c->state == CW_ST_FILE)
         ev |= CW_PORT_OUT;
     cw_reactor_set(&c->io, ev);
 }
@@ -73,6 +83,10 @@ static void update_interest(cw_conn *c)
 static void release_buffers(cw_conn *c)
 {
     cw_txq_clear(&c->tx);
+    if (c->req && c->req->file_fd >= 0) {
+        cw_port_close(c->req->file_fd);
+        c->req->file_fd = -1;
+    }
     if (c->req) {
         cw_pool_put(&req_pool, c->req);
         c->req = NULL;
@@ -97,6 +111,8 @@ static void notify(cw_conn *c, int code)
     c->close_code = (uint16_t)code;
     if (c->consumer->disconnect)
         c->consumer->disconnect(c, code);
+    /* After the callback, so it can still tell its groups goodbye. */
+    cw_groups_discard_all(c);
 }
 
 /* Closes the socket now. The slot is freed after this batch, so events
@@ -105,7 +121,7 @@ static void drop(cw_conn *c, int code)
 {
     if (c->state == CW_ST_CLOSED || c->state == CW_ST_FREE)
         return;
-    if (c->state == CW_ST_HTTP)
+    if (c->state == CW_ST_HTTP || c->state == CW_ST_FILE)
         cw_srv.stats.conns_http--;
     c->state = CW_ST_CLOSED;
     notify(c, code);
@@ -148,7 +164,7 @@ static int queue_close(cw_conn *c, int code, const char *reason)
 /* Nothing more will be said: flush, half-close, wait for the peer's FIN. */
 static void enter_drain(cw_conn *c)
 {
-    if (c->state == CW_ST_HTTP)
+    if (c->state == CW_ST_HTTP || c->state == CW_ST_FILE)
         cw_srv.stats.conns_http--;
     c->state = CW_ST_DRAIN;
     cw_timer_arm(&c->timer, cw_srv.opt.close_timeout_ms, on_timer);
@@ -196,7 +212,20 @@ static void http_answer(cw_conn *c, int status, const char *why)
     const char *extra = NULL;
     if (status == 426)
         extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+    else if (status == 405)
+        extra = "Allow: GET, HEAD\r\n";
+    else if (status == 401)
+        extra = "WWW-Authenticate: Bearer\r\n";
+    else if (status == 503)
+        extra = "Retry-After: 1\r\n";
+    if (status == 401 || status == 403)
+        cw_srv.stats.auth_failures++;
     size_t n = cw_http_error_response(buf, sizeof buf, status, extra);
+    if (n > 0 && c->req && cw_span_eq(c->req, c->req->method, "HEAD")) {
+        const char *end = strstr(buf, "\r\n\r\n"); /* a HEAD answer has no body */
+        if (end)
+            n = (size_t)(end + 4 - buf);
+    }
     if (status != 503)
         cw_srv.stats.http_errors++;
     char peer[64];
@@ -224,6 +253,117 @@ static void arm_ping(cw_conn *c)
         cw_timer_cancel(&c->timer);
 }
 
+/* Static files: GET and HEAD below --www; the body goes out by sendfile
+ * from flush() as the socket drains. */
+static void serve_static(cw_conn *c)
+{
+    cw_http_req *r = c->req;
+    int head = cw_span_eq(r, r->method, "HEAD");
+    if (!head && !cw_span_eq(r, r->method, "GET")) {
+        http_answer(c, 405, "method not allowed for a file");
+        return;
+    }
+    char rel[256];
+    uint64_t size;
+    int fd = -1;
+    if (cw_static_resolve(r->data + r->path.off, rel, sizeof rel) == 0)
+        fd = cw_port_open_file(cw_srv.www_fd, rel, &size);
+    if (fd < 0) {
+        http_answer(c, 404, "no such file");
+        return;
+    }
+    char hdr[320];
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
+                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Connection: close\r\n\r\n",
+                     cw_static_mime(rel), (unsigned long long)size);
+    if (cw_txq_append(&c->tx, hdr, (size_t)n, NULL, 0) < 0) {
+        cw_port_close(fd);
+        drop(c, 0);
+        return;
+    }
+    cw_log(CW_LOG_DEBUG, "conn %u: %s /%s (%llu bytes)", cw_conn_id(c), head ? "HEAD" : "GET",
+           rel, (unsigned long long)size);
+    if (head || size == 0) {
+        cw_port_close(fd);
+        cw_pool_put(&req_pool, r);
+        c->req = NULL;
+        enter_drain(c);
+        return;
+    }
+    r->file_fd = fd;
+    r->file_off = 0;
+    r->file_left = size;
+    c->state = CW_ST_FILE;
+    cw_timer_arm(&c->timer, cw_srv.opt.handshake_timeout_ms, on_timer);
+    cw_server_mark_dirty(c);
+}
+
+/* Sends more of a static file; called once the queue has drained. */
+static void send_file(cw_conn *c)
+{
+    cw_http_req *r = c->req;
+    while (r->file_left > 0) {
+        size_t chunk = r->file_left > (1u << 20) ? (1u << 20) : (size_t)r->file_left;
+        ssize_t n = cw_port_sendfile(c->io.fd, r->file_fd, &r->file_off, chunk);
+        if (n < 0 && would_block())
+            return;
+        if (n <= 0) {
+            drop(c, 0); /* the file shrank, or the peer went away */
+            return;
+        }
+        r->file_left -= (uint64_t)n;
+        cw_timer_arm(&c->timer, cw_srv.opt.handshake_timeout_ms, on_timer);
+    }
+    cw_port_close(r->file_fd);
+    r->file_fd = -1;
+    cw_pool_put(&req_pool, r);
+    c->req = NULL;
+    c->state = CW_ST_HTTP; /* so enter_drain accounts it as it left HTTP */
+    enter_drain(c);
+}
+
+/* Checks that run before any consumer code: Origin, the built-in JWT,
+ * the auth hook, the route's auth requirement. Returns 0 or a status. */
+static int authorize(cw_conn *c, const cw_route *route)
+{
+    cw_http_req *r = c->req;
+    const cw_options *o = &cw_srv.opt;
+    if (!cw_origin_allowed(r, o->allow_origins, o->nallow_origins)) {
+        cw_log(CW_LOG_INFO, "conn %u: Origin '%s' not allowed", cw_conn_id(c),
+               cw_http_header_value(r, "origin"));
+        return 403;
+    }
+    if (o->jwt_secret) {
+        const char *tok = cw_auth_find_token(r, o->jwt_cookie ? o->jwt_cookie : "jwt",
+                                             o->jwt_query ? o->jwt_query : "token");
+        if (tok) {
+            cw_jwt_config cfg = {(const uint8_t *)o->jwt_secret, o->jwt_secret_len,
+                                 o->jwt_id_claim ? o->jwt_id_claim : "user_id",
+                                 o->jwt_name_claim ? o->jwt_name_claim : "username",
+                                 (int64_t)o->jwt_leeway_s};
+            cw_jwt_claims cl;
+            int rc = cw_jwt_verify(&cfg, tok, strlen(tok), cw_port_wall_seconds(), &cl);
+            if (rc != CW_JWT_OK) {
+                cw_log(CW_LOG_INFO, "conn %u: token refused: %s", cw_conn_id(c),
+                       cw_jwt_strerror(rc));
+                return 401;
+            }
+            if (cw_set_user(c, cl.id, cl.name) < 0)
+                return 503;
+        }
+    }
+    if (o->auth) {
+        int st = o->auth(c);
+        if (st)
+            return st >= 400 && st <= 599 ? st : 403;
+    }
+    if ((route->flags & CW_ROUTE_AUTH) && !c->auth_user)
+        return 401;
+    return 0;
+}
+
 static void handle_request(cw_conn *c)
 {
     cw_http_req *r = c->req;
@@ -234,43 +374,52 @@ static void handle_request(cw_conn *c)
     }
     /* NUL-terminate the path in place: the byte after it is '?' or ' '. */
     r->data[r->path.off + r->path.len] = 0;
-    const cw_consumer *cons = cw_server_route(r->data + r->path.off, r->path.len);
-    if (!cons) {
-        http_answer(c, 404, "no route for the path");
+    int ri = cw_server_route(r->data + r->path.off, r->path.len, c->args, sizeof c->args);
+    if (ri < 0) {
+        if (cw_srv.www_fd >= 0 && !cw_handshake_is_upgrade(r))
+            serve_static(c);
+        else
+            http_answer(c, 404, "no route for the path");
         return;
     }
+    const cw_route *route = &cw_srv.opt.routes[ri];
+    c->route = (uint8_t)ri;
     cw_handshake hs;
     cw_handshake_check(r, &hs);
     if (hs.status != 101) {
         http_answer(c, hs.status, hs.why);
         return;
     }
-    char head[256];
-    size_t hn = cw_handshake_response(head, sizeof head, hs.accept, NULL);
-    if (cw_txq_append(&c->tx, head, hn, NULL, 0) < 0) {
-        cw_srv.stats.pool_exhausted++;
-        drop(c, 0);
-        return;
-    }
-    c->consumer = cons;
+    cw_http_prepare_scope(r);
+    /* From here the consumer's view of the connection exists. */
+    c->consumer = route->consumer;
     memset(c->user, 0, sizeof c->user);
     cw_srv.stats.conns_http--;
     c->state = CW_ST_OPEN;
     c->close_code = 0;
-    if (cons->connect) {
-        /* Frames the consumer sends from connect follow the 101 head. */
-        int st = cons->connect(c);
-        if (c->state != CW_ST_OPEN)
-            return; /* dropped meanwhile */
-        if (st != 0 || c->close_code) {
-            if (st < 400 || st > 599)
-                st = 403;
-            c->consumer = NULL; /* refused: no disconnect for a connect that failed */
-            c->state = CW_ST_HTTP;
-            cw_srv.stats.conns_http++;
-            http_answer(c, st, "refused by the consumer");
-            return;
-        }
+    int st = authorize(c, route);
+    if (st == 0 && route->consumer->connect)
+        st = route->consumer->connect(c);
+    if (c->state != CW_ST_OPEN)
+        return; /* dropped meanwhile */
+    if (st != 0 || c->close_code) {
+        /* Refused: no disconnect for a connect that did not succeed. */
+        if (st < 400 || st > 599)
+            st = 403;
+        cw_groups_discard_all(c);
+        c->consumer = NULL;
+        c->state = CW_ST_HTTP;
+        cw_srv.stats.conns_http++;
+        http_answer(c, st, st == 401 || st == 403 ? "not authorized" : "refused by the consumer");
+        return;
+    }
+    /* The 101 goes in front of anything connect already sent. */
+    char head[320];
+    size_t hn = cw_handshake_response(head, sizeof head, hs.accept, c->subprotocol);
+    if (hn == 0 || cw_txq_prepend(&c->tx, head, hn) < 0) {
+        cw_srv.stats.pool_exhausted++;
+        drop(c, CW_CLOSE_TRY_AGAIN);
+        return;
     }
     cw_srv.stats.upgraded++;
     cw_srv.stats.conns_open++;
@@ -284,11 +433,6 @@ static void handle_request(cw_conn *c)
     if (r->pos < r->len)
         feed(c, (uint8_t *)r->data + r->pos, (size_t)(r->len - r->pos));
     cw_pool_put(&req_pool, r);
-}
-
-static int would_block(void)
-{
-    return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
 static void read_http(cw_conn *c)
@@ -494,6 +638,11 @@ static void flush(cw_conn *c)
         if ((size_t)w < want)
             break;
     }
+    if (!c->tx.head && c->state == CW_ST_FILE) {
+        send_file(c);
+        if (c->state == CW_ST_CLOSED)
+            return;
+    }
     if (!c->tx.head && c->state == CW_ST_DRAIN && !(c->flags & CW_CF_SHUT_WR)) {
         cw_port_shutdown_wr(c->io.fd);
         c->flags |= CW_CF_SHUT_WR;
@@ -553,6 +702,28 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
     return 0;
 }
 
+int cw_conn_queue_shared(cw_conn *c, cw_shared *sh)
+{
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    uint32_t max = cw_srv.opt.sendq_max;
+    if (c->tx.bytes && c->tx.bytes + sh->len > max) {
+        cw_srv.stats.sendq_overflows++;
+#if !defined(CONFIG_SENDQ_DROP)
+        cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
+        start_close(c, CW_CLOSE_POLICY, "send queue full");
+#endif
+        return CW_EFULL;
+    }
+    if (cw_txq_append_shared(&c->tx, sh) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no queue entry for a broadcast");
+        return CW_ENOMEM;
+    }
+    cw_srv.stats.msgs_out++;
+    cw_server_mark_dirty(c);
+    return 0;
+}
+
 /* ---- events ---- */
 
 static void on_io(struct cw_io *io, unsigned events)
@@ -573,6 +744,10 @@ static void on_io(struct cw_io *io, unsigned events)
         break;
     case CW_ST_DRAIN:
         read_discard(c);
+        break;
+    case CW_ST_FILE:
+        if (events & CW_PORT_ERR)
+            drop(c, 0);
         break;
     default:
         break;
@@ -650,6 +825,8 @@ void cw_conn_after_batch(cw_conn *c)
         int counted = !(c->flags & CW_CF_REJECT);
         if (c->flags & CW_CF_UPGRADED)
             cw_srv.stats.conns_open--;
+        cw_user_put(c->auth_user);
+        c->auth_user = NULL;
         c->state = CW_ST_FREE;
         cw_pool_put(&conn_pool, c);
         if (counted)
@@ -723,9 +900,105 @@ size_t cw_user_data_size(void)
     return CONFIG_USER_DATA_SIZE;
 }
 
+cw_server *cw_server_of(cw_conn *c)
+{
+    (void)c;
+    return &cw_srv;
+}
+
+static const char *route_pattern(const cw_conn *c)
+{
+    return cw_srv.opt.routes[c->route].pattern;
+}
+
 const char *cw_path(cw_conn *c)
 {
-    return c->req ? c->req->data + c->req->path.off : NULL;
+    /* Rebuilt from the pattern and the argument values: the request buffer
+     * does not outlive the handshake. */
+    static char path[256];
+    const char *p = route_pattern(c), *a = c->args;
+    size_t o = 0;
+    while (*p && o + 1 < sizeof path) {
+        if (*p == '<') {
+            size_t n = strlen(a);
+            if (o + n >= sizeof path)
+                break;
+            memcpy(path + o, a, n);
+            o += n;
+            a += n + 1;
+            p = strchr(p, '>') + 1;
+        } else {
+            path[o++] = *p++;
+        }
+    }
+    path[o] = 0;
+    return path;
+}
+
+const char *cw_arg(cw_conn *c, const char *name)
+{
+    return cw_route_arg(route_pattern(c), c->args, name);
+}
+
+const char *cw_query(cw_conn *c, const char *name)
+{
+    return c->req ? cw_http_param(c->req, name) : NULL;
+}
+
+const char *cw_header(cw_conn *c, const char *name)
+{
+    return c->req ? cw_http_header_value(c->req, name) : NULL;
+}
+
+const char *cw_cookie(cw_conn *c, const char *name)
+{
+    return c->req ? cw_http_cookie(c->req, name) : NULL;
+}
+
+int cw_offers_subprotocol(cw_conn *c, const char *name)
+{
+    if (!c->req)
+        return 0;
+    for (unsigned i = 0; i < c->req->nheaders; i++)
+        if (cw_span_ieq(c->req, c->req->hdr[i].name, "sec-websocket-protocol") &&
+            cw_http_has_token(c->req, c->req->hdr[i].value, name))
+            return 1;
+    return 0;
+}
+
+int cw_accept_subprotocol(cw_conn *c, const char *name)
+{
+    if (!cw_offers_subprotocol(c, name))
+        return CW_ENOENT;
+    c->subprotocol = name;
+    return 0;
+}
+
+const char *cw_subprotocol(cw_conn *c)
+{
+    return c->subprotocol;
+}
+
+const char *cw_user_id(cw_conn *c)
+{
+    return c->auth_user ? c->auth_user->id : NULL;
+}
+
+const char *cw_user_name(cw_conn *c)
+{
+    return c->auth_user ? c->auth_user->name : NULL;
+}
+
+int cw_set_user(cw_conn *c, const char *id, const char *name)
+{
+    if (!id || !*id || strlen(id) >= CW_USER_ID_MAX)
+        return CW_EINVAL;
+    cw_user_rec *u = cw_user_get(id, name);
+    if (!u)
+        return CW_ENOMEM;
+    cw_user_put(c->auth_user);
+    c->auth_user = u;
+    return 0;
 }
 
 const char *cw_peer(cw_conn *c)
@@ -733,19 +1006,4 @@ const char *cw_peer(cw_conn *c)
     static char text[64];
     cw_port_peer_format(&c->peer, text, sizeof text);
     return text;
-}
-
-size_t cw_pool_report(char *out, size_t cap)
-{
-    const cw_pool *pools[] = {&conn_pool, &req_pool, &cw_io_pool, &cw_msg_pool, &cw_ref_pool};
-    size_t n = 0;
-    for (unsigned i = 0; i < sizeof pools / sizeof pools[0] && n < cap; i++) {
-        const cw_pool *p = pools[i];
-        int w = snprintf(out + n, cap - n, "%s %u/%u %u %u\n", p->name, p->used, p->limit,
-                         p->high_water, p->failures);
-        if (w < 0)
-            break;
-        n += (size_t)w;
-    }
-    return n < cap ? n : cap;
 }

@@ -18,6 +18,7 @@ enum cw_conn_state {
     CW_ST_OPEN,    /* WebSocket open: messages flow both ways */
     CW_ST_CLOSING, /* our close frame is queued; waiting for the peer's */
     CW_ST_DRAIN,   /* nothing more to say: flush, half-close, wait for FIN */
+    CW_ST_FILE,    /* sending a static file after its response head */
     CW_ST_CLOSED   /* socket gone; slot freed after this batch */
 };
 
@@ -46,6 +47,11 @@ struct cw_conn {
     uint8_t state;
     uint8_t flags;
     cw_port_peer peer;
+    uint8_t route;           /* index in the route table */
+    struct cw_member *groups;         /* memberships, for discard on close */
+    struct cw_user_rec *auth_user;    /* shared record; NULL: anonymous */
+    const char *subprotocol;          /* accepted in connect, or NULL */
+    char args[CONFIG_ROUTE_ARGS_SIZE]; /* route argument values, NUL-separated */
     _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
 };
 
@@ -55,6 +61,8 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject);
 /* Sends a frame (header + payload) as one unit, honouring the queue bound
  * for data frames. */
 int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
+/* Queues a shared (broadcast) frame, honouring the queue bound. */
+int cw_conn_queue_shared(cw_conn *c, cw_shared *sh);
 /* Called for every dirty connection after each reactor batch. */
 void cw_conn_after_batch(cw_conn *c);
 /* Starts a graceful close of every connection (SIGTERM). */

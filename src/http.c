@@ -27,6 +27,8 @@ void cw_http_init(cw_http_req *r)
     r->state = S_METHOD;
     r->version = 0;
     r->nheaders = 0;
+    r->nparams = 0;
+    r->file_fd = -1;
     memset(&r->method, 0, sizeof r->method * 4);
 }
 
@@ -260,6 +262,141 @@ int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok)
             return 1;
     }
     return 0;
+}
+
+static int hexdig(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes data[from..to) into data[from..], NUL-terminates, and
+ * returns the decoded span; -1 (span untouched) when it would hold a NUL. */
+static int url_decode(char *data, uint16_t from, uint16_t to, cw_span *out)
+{
+    uint16_t o = from;
+    for (uint16_t i = from; i < to; i++) {
+        char c = data[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && i + 2 < to && hexdig(data[i + 1]) >= 0 &&
+                   hexdig(data[i + 2]) >= 0) {
+            c = (char)(hexdig(data[i + 1]) * 16 + hexdig(data[i + 2]));
+            i = (uint16_t)(i + 2);
+            if (c == 0)
+                return -1;
+        }
+        data[o++] = c;
+    }
+    data[o] = 0;
+    out->off = from;
+    out->len = (uint16_t)(o - from);
+    return 0;
+}
+
+static void split_query(cw_http_req *r)
+{
+    uint16_t p = r->query.off, end = (uint16_t)(r->query.off + r->query.len);
+    if (r->query.len == 0)
+        return;
+    while (p < end && r->nparams < CW_HTTP_MAX_PARAMS) {
+        uint16_t amp = p;
+        while (amp < end && r->data[amp] != '&')
+            amp++;
+        uint16_t eq = p;
+        while (eq < amp && r->data[eq] != '=')
+            eq++;
+        if (eq > p) {
+            cw_span n, v;
+            uint16_t vfrom = eq < amp ? (uint16_t)(eq + 1) : amp;
+            /* decode the value first: the name's NUL lands on '=' */
+            if (url_decode(r->data, vfrom, amp, &v) == 0 &&
+                url_decode(r->data, p, eq, &n) == 0) {
+                r->param_name[r->nparams] = n;
+                r->param_value[r->nparams] = v;
+                r->nparams++;
+            }
+        }
+        p = (uint16_t)(amp + 1);
+    }
+}
+
+void cw_http_prepare_scope(cw_http_req *r)
+{
+    /* Every name is followed by ':' and every value by CR, LF or trailing
+     * blanks: those bytes become the terminators. */
+    for (unsigned i = 0; i < r->nheaders; i++) {
+        r->data[r->hdr[i].name.off + r->hdr[i].name.len] = 0;
+        r->data[r->hdr[i].value.off + r->hdr[i].value.len] = 0;
+    }
+    split_query(r);
+}
+
+const char *cw_http_header_value(const cw_http_req *r, const char *name)
+{
+    int i = cw_http_find(r, name, NULL);
+    return i < 0 ? NULL : r->data + r->hdr[i].value.off;
+}
+
+const char *cw_http_param(const cw_http_req *r, const char *name)
+{
+    for (unsigned i = 0; i < r->nparams; i++)
+        if (strcmp(r->data + r->param_name[i].off, name) == 0)
+            return r->data + r->param_value[i].off;
+    return NULL;
+}
+
+/* Looks name up in one Cookie header value ("a=1; b=\"x\""); copies the
+ * value, without surrounding blanks or quotes, into out. */
+static int cookie_in(const char *v, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    while (*v) {
+        while (*v == ' ' || *v == '\t' || *v == ';')
+            v++;
+        const char *pair = v, *semi = strchr(v, ';');
+        const char *end = semi ? semi : v + strlen(v);
+        const char *eq = memchr(pair, '=', (size_t)(end - pair));
+        v = end;
+        if (!eq)
+            continue;
+        const char *ne = eq;
+        while (ne > pair && (ne[-1] == ' ' || ne[-1] == '\t'))
+            ne--;
+        if ((size_t)(ne - pair) != nl || nl == 0 || memcmp(pair, name, nl) != 0)
+            continue;
+        const char *vs = eq + 1, *ve = end;
+        while (vs < ve && (*vs == ' ' || *vs == '\t'))
+            vs++;
+        while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t'))
+            ve--;
+        if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
+            vs++;
+            ve--;
+        }
+        if ((size_t)(ve - vs) >= cap)
+            return -1; /* longer than any value we keep */
+        memcpy(out, vs, (size_t)(ve - vs));
+        out[ve - vs] = 0;
+        return 0;
+    }
+    return -1;
+}
+
+const char *cw_http_cookie(const cw_http_req *r, const char *name)
+{
+    /* Parsed on demand, so the Cookie header itself stays intact. */
+    static char value[CW_HTTP_COOKIE_MAX + 1];
+    for (unsigned i = 0; i < r->nheaders; i++)
+        if (cw_span_ieq(r, r->hdr[i].name, "cookie") &&
+            cookie_in(r->data + r->hdr[i].value.off, name, value, sizeof value) == 0)
+            return value;
+    return NULL;
 }
 
 const char *cw_http_reason(int status)

@@ -17,6 +17,9 @@ typedef struct {
     uint16_t off, len;
 } cw_span;
 
+#define CW_HTTP_MAX_PARAMS 16  /* query parameters kept per request */
+#define CW_HTTP_COOKIE_MAX 2048 /* longest cookie value cw_http_cookie returns */
+
 typedef struct {
     cw_span name, value;
 } cw_http_header;
@@ -29,7 +32,13 @@ typedef struct cw_http_req {
     uint8_t version;    /* 10 for HTTP/1.0, 11 for HTTP/1.1 */
     uint16_t nheaders;
     cw_span method, target, path, query;
+    /* Filled by cw_http_prepare_scope: decoded, NUL-terminated in place. */
+    uint8_t nparams;
+    cw_span param_name[CW_HTTP_MAX_PARAMS], param_value[CW_HTTP_MAX_PARAMS];
     cw_http_header hdr[CONFIG_HTTP_MAX_HEADERS];
+    /* A static file being sent (the request buffer is held meanwhile). */
+    int file_fd;
+    uint64_t file_off, file_left;
     char data[CONFIG_HTTP_MAX_REQUEST];
 } cw_http_req;
 
@@ -54,6 +63,17 @@ int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok);
 /* 1 when span s equals str exactly (case-sensitive, or -insensitive). */
 int cw_span_eq(const cw_http_req *r, cw_span s, const char *str);
 int cw_span_ieq(const cw_http_req *r, cw_span s, const char *str);
+
+/* Makes the scope readable as C strings, in place, once the head is
+ * complete: header names and values NUL-terminated, the query split into
+ * percent-decoded parameters. Spans keep working afterwards. */
+void cw_http_prepare_scope(cw_http_req *r);
+/* Lookups after cw_http_prepare_scope; NULL when absent. A cookie value
+ * (blanks and quotes around it removed, not decoded) is copied to a static
+ * buffer valid until the next cw_http_cookie call. */
+const char *cw_http_header_value(const cw_http_req *r, const char *name);
+const char *cw_http_param(const cw_http_req *r, const char *name);
+const char *cw_http_cookie(const cw_http_req *r, const char *name);
 
 /* Standard reason phrase for a status ("Not Found"), or "Error". */
 const char *cw_http_reason(int status);

@@ -1,6 +1,14 @@
 /* pool.c: fixed-size block pools. O(1) get and put, no locking (one thread),
  * lazy use of never-touched blocks so idle capacity costs no RSS. */
 #include "pool.h"
+#include "chanwire.h"
+
+#include <stdio.h>
+
+/* Every pool, for reports (cw_pool_report). */
+#define MAX_POOLS 16
+static cw_pool *registry[MAX_POOLS];
+static unsigned registered;
 
 void cw_pool_init(cw_pool *p, const char *name, void *storage, size_t block_size, uint32_t count)
 {
@@ -14,6 +22,11 @@ void cw_pool_init(cw_pool *p, const char *name, void *storage, size_t block_size
     p->bump = 0;
     p->failures = 0;
     p->free_list = NULL;
+    for (unsigned i = 0; i < registered; i++)
+        if (registry[i] == p)
+            return;
+    if (registered < MAX_POOLS)
+        registry[registered++] = p;
 }
 
 void *cw_pool_get(cw_pool *p)
@@ -62,4 +75,18 @@ uint32_t cw_pool_free_count(const cw_pool *p)
 uint32_t cw_pool_index(const cw_pool *p, const void *block)
 {
     return (uint32_t)((size_t)((const uint8_t *)block - p->base) / p->block_size);
+}
+
+size_t cw_pool_report(char *out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < registered && n < cap; i++) {
+        const cw_pool *p = registry[i];
+        int w = snprintf(out + n, cap - n, "pool %s %u/%u high %u failed %u\n", p->name, p->used,
+                         p->limit, p->high_water, p->failures);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    return n < cap ? n : cap;
 }

@@ -1,8 +1,12 @@
 /* server.c: the one server: options, listeners and accepting, signals, the
  * run loop with its after-batch pass, and graceful shutdown. */
 #include "server.h"
+#include "auth.h"
 #include "buf.h"
+#include "control.h"
+#include "groups.h"
 #include "port.h"
+#include "router.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -161,14 +165,12 @@ static void close_listeners(void)
 
 /* ---- routes ---- */
 
-const cw_consumer *cw_server_route(const char *path, size_t len)
+int cw_server_route(const char *path, size_t len, char *args, size_t cap)
 {
-    for (size_t i = 0; i < cw_srv.opt.nroutes; i++) {
-        const cw_route *r = &cw_srv.opt.routes[i];
-        if (strlen(r->pattern) == len && memcmp(r->pattern, path, len) == 0)
-            return r->consumer;
-    }
-    return NULL;
+    for (size_t i = 0; i < cw_srv.opt.nroutes; i++)
+        if (cw_route_match(cw_srv.opt.routes[i].pattern, path, len, args, cap) >= 0)
+            return (int)i;
+    return -1;
 }
 
 /* ---- signals and shutdown ---- */
@@ -220,9 +222,29 @@ cw_server *cw_server_init(const cw_options *o)
     s->opt.pong_timeout_ms = clamp(o->pong_timeout_ms, 1, 3600000);
     s->opt.close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
     s->opt.shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
+    s->www_fd = -1;
     cw_port_log_open(o->use_syslog, o->log_ident);
+    if (o->nroutes > 255) {
+        cw_log(CW_LOG_ERROR, "too many routes (%zu, at most 255)", o->nroutes);
+        return NULL;
+    }
+    for (size_t i = 0; i < o->nroutes; i++) {
+        if (!o->routes[i].consumer || !cw_route_pattern_valid(o->routes[i].pattern)) {
+            cw_log(CW_LOG_ERROR, "bad route pattern '%s'", o->routes[i].pattern);
+            return NULL;
+        }
+    }
+    if (o->www_dir && (s->www_fd = cw_port_open_dir(o->www_dir)) < 0) {
+        cw_log(CW_LOG_ERROR, "cannot open --www directory %s: %s", o->www_dir, strerror(errno));
+        return NULL;
+    }
+    if (s->opt.sendq_max < s->opt.max_message)
+        cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
+               "cannot be sent", s->opt.sendq_max, s->opt.max_message);
     cw_buf_init();
     cw_conn_pool_init(s->opt.max_conns);
+    cw_groups_init();
+    cw_users_init();
     unsigned cap = CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 8;
     if (cw_reactor_init(cap) < 0) {
         cw_log(CW_LOG_ERROR, "cannot create the %s poller: %s", cw_port_poller_name(),
@@ -264,6 +286,11 @@ void cw_stop(cw_server *s)
 void cw_server_fini(cw_server *s)
 {
     close_listeners();
+    cw_control_close();
+    if (s->www_fd >= 0) {
+        cw_port_close(s->www_fd);
+        s->www_fd = -1;
+    }
     cw_reactor_del(&s->signal_io);
     cw_reactor_fini();
     s->initialised = 0;
@@ -272,4 +299,28 @@ void cw_server_fini(cw_server *s)
 void cw_get_stats(const cw_server *s, cw_stats *out)
 {
     *out = s->stats;
+}
+
+size_t cw_stats_report(char *out, size_t cap)
+{
+    const cw_stats *t = &cw_srv.stats;
+    int n = snprintf(out, cap,
+                     "conns_open %u\nconns_http %u\naccepted %lu\nupgraded %lu\n"
+                     "rejected_full %lu\nhttp_errors %lu\nauth_failures %lu\n"
+                     "handshake_timeouts %lu\nping_timeouts %lu\nprotocol_errors %lu\n"
+                     "sendq_overflows %lu\npool_exhausted %lu\naccept_pauses %lu\n"
+                     "msgs_in %lu\nmsgs_out %lu\nevents_out %lu\n",
+                     t->conns_open, t->conns_http, t->accepted, t->upgraded, t->rejected_full,
+                     t->http_errors, t->auth_failures, t->handshake_timeouts, t->ping_timeouts,
+                     t->protocol_errors, t->sendq_overflows, t->pool_exhausted, t->accept_pauses,
+                     t->msgs_in, t->msgs_out, t->events_out);
+    if (n < 0 || (size_t)n >= cap)
+        return n < 0 ? 0 : cap - 1;
+    return (size_t)n + cw_pool_report(out + n, cap - (size_t)n);
+}
+
+int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen)
+{
+    (void)s;
+    return cw_control_open(path, err, errlen) < 0 ? CW_ESYS : 0;
 }

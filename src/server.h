@@ -26,6 +26,7 @@ struct cw_server {
     unsigned nlisteners;
     unsigned ws_slots_used;  /* slots counted against max_conns */
     cw_conn *dirty_head, *dirty_tail;
+    int www_fd;              /* static files directory, or -1 */
 };
 
 extern struct cw_server cw_srv;
@@ -34,7 +35,7 @@ extern struct cw_server cw_srv;
 void cw_server_mark_dirty(cw_conn *c);
 /* A connection slot was freed: resume accepting if paused for lack of fds. */
 void cw_server_slot_freed(int was_counted);
-/* The consumer for a request path, or NULL. */
-const cw_consumer *cw_server_route(const char *path, size_t len);
+/* The index of the route matching path (argument values into args), or -1. */
+int cw_server_route(const char *path, size_t len, char *args, size_t cap);
 
 #endif

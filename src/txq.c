@@ -67,6 +67,26 @@ int cw_txq_append(cw_txq *q, const void *a, size_t an, const void *b, size_t bn)
     return 0;
 }
 
+int cw_txq_prepend(cw_txq *q, const void *p, size_t n)
+{
+    if (!q->head)
+        return cw_txq_append(q, p, n, NULL, 0);
+    if (n > SEG_ROOM)
+        return CW_ETOOBIG;
+    cw_txseg *s = cw_pool_get(&cw_io_pool);
+    if (!s)
+        return CW_ENOMEM;
+    s->data = (uint8_t *)(s + 1);
+    memcpy(s->data, p, n);
+    s->len = (uint32_t)n;
+    s->off = 0;
+    s->shared = NULL;
+    s->next = q->head;
+    q->head = s;
+    q->bytes += (uint32_t)n;
+    return 0;
+}
+
 int cw_txq_append_shared(cw_txq *q, cw_shared *sh)
 {
     cw_txseg *s = cw_pool_get(&cw_ref_pool);

@@ -31,6 +31,9 @@ typedef struct cw_txq {
 /* Queues a[0..an) then b[0..bn) (a frame header and its payload), copying
  * them into I/O blocks. All or nothing: CW_ENOMEM leaves q unchanged. */
 int cw_txq_append(cw_txq *q, const void *a, size_t an, const void *b, size_t bn);
+/* Puts bytes in front of everything queued (the 101 response head ahead of
+ * frames a consumer sent from connect). CW_ENOMEM when no block is free. */
+int cw_txq_prepend(cw_txq *q, const void *p, size_t n);
 /* Queues a reference to sh (taking one reference). CW_ENOMEM when no
  * reference entry is free. */
 int cw_txq_append_shared(cw_txq *q, cw_shared *sh);

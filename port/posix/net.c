@@ -216,3 +216,89 @@ void cw_port_close(int fd)
 {
     close(fd);
 }
+
+/* ---- UNIX control socket ---- */
+
+#include <sys/stat.h>
+#include <sys/un.h>
+
+int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errlen)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "control socket path too long (%zu bytes)", strlen(path));
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        /* A socket file is there: if someone answers on it, it is a live
+         * daemon's and stays; if not, it is left over from a crash. */
+        int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+        int alive = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (alive) {
+            snprintf(err, errlen, "control socket %s is in use by a running daemon", path);
+            close(fd);
+            return -1;
+        }
+        unlink(path);
+    }
+    /* Create it with no access at all, then open it up to mode: there is
+     * no window where others could connect. */
+    mode_t old = umask(0777);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (rc < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, 16) < 0 || set_flags(fd) < 0) {
+        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int cw_port_peer_cred(int fd, long *uid, long *gid)
+{
+#if defined(SO_PEERCRED)
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+        *uid = (long)cr.uid;
+        *gid = (long)cr.gid;
+        return 0;
+    }
+#endif
+    *uid = *gid = -1;
+    return -1;
+}
+
+void cw_port_self_cred(long *uid, long *gid)
+{
+    *uid = (long)geteuid();
+    *gid = (long)getegid();
+}
+
+int cw_port_path_id(const char *path, uint64_t *dev, uint64_t *ino)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return -1;
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
+void cw_port_unlink_if(const char *path, uint64_t dev, uint64_t ino)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino)
+        unlink(path);
+}

@@ -37,7 +37,8 @@ process.on('exit', () => {
 // Starts the daemon on a free port; resolves with {proc, port, log(), stop()}.
 function startDaemon(extra = []) {
   const prefix = (process.env.CW_EXEC_PREFIX || '').split(/\s+/).filter(Boolean);
-  const argv = prefix.concat([daemonPath(), '--listen', '127.0.0.1:0', '--log-level', 'info'], extra);
+  const argv = prefix.concat([daemonPath(), '--listen', '127.0.0.1:0', '--log-level', 'info',
+    '--no-control'], extra);
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(proc);
   let log = '';

@@ -263,7 +263,16 @@ async def close_1009_too_big():
 
 @case
 async def close_1007_invalid_utf8():
-    raise Skip("websockets encodes every str it sends; tests/conformance covers 1007")
+    # websockets encodes every str it sends, so write the frame below the API.
+    with Daemon() as d:
+        async with connect(d.url()) as ws:
+            await ws.write_frame(True, 0x1, b"ok \xff\xfe")
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+                raise AssertionError("invalid UTF-8 was echoed")
+            except ConnectionClosed:
+                pass
+        assert ws.close_code == 1007, ws.close_code
 
 
 @case

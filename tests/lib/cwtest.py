@@ -76,6 +76,9 @@ class Daemon:
             argv += ["--listen", l]
         if not any(a.startswith("--log-level") for a in args):
             argv += ["--log-level", "debug"]
+        # Suites run side by side: none may claim the default control socket.
+        if not any(a.startswith("--control") or a == "--no-control" for a in args):
+            argv += ["--no-control"]
         argv += list(args)
         self.argv = argv
         self.ports = []

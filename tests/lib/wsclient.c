@@ -1215,15 +1215,20 @@ int cw_wsc_daemon_start(cw_wsc_daemon *d, const char *binary, const char *const 
     argv[argc++] = binary;
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
-    int has_level = 0;
+    int has_level = 0, has_control = 0;
     for (int i = 0; args && args[i]; i++) {
         if (strncmp(args[i], "--log-level", 11) == 0)
             has_level = 1;
+        if (strncmp(args[i], "--control", 9) == 0 || strcmp(args[i], "--no-control") == 0)
+            has_control = 1;
     }
     if (!has_level) {
         argv[argc++] = "--log-level";
         argv[argc++] = "debug";
     }
+    /* Suites run side by side: none may claim the default control socket. */
+    if (!has_control)
+        argv[argc++] = "--no-control";
     for (int i = 0; args && args[i]; i++) {
         if (argc >= MAX_ARGS) {
             fprintf(stderr, "cw_wsc_daemon_start: too many arguments\n");

@@ -1,0 +1,14 @@
+/* routes.c: chanwired's URL routes (Channels' websocket_urlpatterns). */
+#include "consumers.h"
+
+static const cw_route routes[] = {
+    {"/ws/echo/", &cw_demo_echo, 0},
+    {"/ws/chat/<room>/", &cw_demo_chat, 0},
+    {"/ws/users/", &cw_demo_users, CW_ROUTE_AUTH},
+};
+
+const cw_route *cw_demo_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,307 @@
+/* control.c: the control socket: a request parser and a handful of static
+ * client slots served by the reactor. Each client gets CONTROL_TIMEOUT_MS to
+ * send its request; the reply is one line (or the stats block). */
+#include "control.h"
+#include "chanwire.h"
+#include "conn.h"
+#include "cw_config.h"
+#include "groups.h"
+#include "port.h"
+#include "reactor.h"
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONTROL_TIMEOUT_MS 2000
+
+/* ---- parsing ---- */
+
+static int word(const char **p, const char *end, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (*p < end && **p != ' ' && **p != '\n') {
+        /* a NUL would cut the C string short ("g\0x" acting on "g") */
+        if (n + 1 >= cap || (unsigned char)**p < 0x20 || **p == 0x7f)
+            return -1;
+        out[n++] = *(*p)++;
+    }
+    out[n] = 0;
+    if (*p < end && **p == ' ')
+        (*p)++;
+    return n ? 0 : -1;
+}
+
+static int number(const char **p, const char *end, unsigned long max, unsigned long *out)
+{
+    char tmp[16];
+    if (word(p, end, tmp, sizeof tmp) < 0)
+        return -1;
+    char *e;
+    unsigned long v = strtoul(tmp, &e, 10);
+    if (*e || tmp[0] == '-' || tmp[0] == '+' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cw_control_parse(const char *buf, size_t len, size_t max_payload, cw_control_cmd *cmd,
+                     const char **why)
+{
+    const char *nl = memchr(buf, '\n', len < CW_CTL_HEADER_MAX ? len : CW_CTL_HEADER_MAX);
+    if (!nl) {
+        *why = "request line too long";
+        return len < CW_CTL_HEADER_MAX ? CW_CTL_MORE : CW_CTL_BAD;
+    }
+    memset(cmd, 0, sizeof *cmd);
+    const char *p = buf, *end = nl;
+    char verb[16];
+    unsigned long v;
+    *why = "malformed request";
+    if (word(&p, end, verb, sizeof verb) < 0)
+        return CW_CTL_BAD;
+    if (strcmp(verb, "stats") == 0) {
+        cmd->op = CW_CTL_STATS;
+    } else if (strcmp(verb, "send") == 0 || strcmp(verb, "broadcast") == 0) {
+        cmd->op = verb[0] == 's' ? CW_CTL_SEND : CW_CTL_BROADCAST;
+        if (word(&p, end, cmd->group, sizeof cmd->group) < 0) {
+            *why = "bad group name";
+            return CW_CTL_BAD;
+        }
+        if (cmd->op == CW_CTL_SEND && word(&p, end, cmd->type, sizeof cmd->type) < 0) {
+            *why = "bad type";
+            return CW_CTL_BAD;
+        }
+        if (number(&p, end, max_payload, &v) < 0) {
+            *why = "bad or too large length";
+            return CW_CTL_BAD;
+        }
+        cmd->len = v;
+    } else if (strcmp(verb, "close") == 0) {
+        cmd->op = CW_CTL_CLOSE;
+        if (word(&p, end, cmd->group, sizeof cmd->group) < 0 || number(&p, end, 4999, &v) < 0) {
+            *why = "usage: close GROUP CODE [REASON]";
+            return CW_CTL_BAD;
+        }
+        cmd->code = (int)v;
+        size_t rl = (size_t)(end - p);
+        if (rl >= sizeof cmd->reason) {
+            *why = "reason too long";
+            return CW_CTL_BAD;
+        }
+        if (memchr(p, 0, rl)) {
+            *why = "NUL in the reason";
+            return CW_CTL_BAD;
+        }
+        memcpy(cmd->reason, p, rl);
+        p = end;
+    } else {
+        *why = "unknown command";
+        return CW_CTL_BAD;
+    }
+    if (p != end) {
+        *why = "unexpected words";
+        return CW_CTL_BAD;
+    }
+    size_t head = (size_t)(nl + 1 - buf);
+    cmd->total = head + cmd->len;
+    if (len < cmd->total)
+        return CW_CTL_MORE;
+    cmd->payload = buf + head;
+    return CW_CTL_DONE;
+}
+
+/* ---- serving ---- */
+
+struct ctl_client {
+    struct cw_io io;
+    struct cw_timer timer;
+    size_t len;
+    char buf[CONFIG_CONTROL_BUF];
+};
+
+static struct cw_io listen_io = {NULL, -1, 0};
+static struct ctl_client clients[CONFIG_CONTROL_CLIENTS];
+static char socket_path[108];
+static uint64_t socket_dev, socket_ino; /* the socket file we created */
+
+static void client_close(struct ctl_client *cl)
+{
+    cw_timer_cancel(&cl->timer);
+    cw_reactor_del(&cl->io);
+    cw_port_close(cl->io.fd);
+    cl->io.fd = -1;
+}
+
+static void reply(struct ctl_client *cl, const char *text, size_t n)
+{
+    /* Replies are small and the peer is local: one write, best effort. */
+    cw_port_send(cl->io.fd, text, n);
+    client_close(cl);
+}
+
+/* Constant formats (a shared one made GCC's -Wformat-truncation see a null
+ * %s argument on the other branch and fail the SANITIZE=1 build). */
+static void reply_error(struct ctl_client *cl, const char *why)
+{
+    char line[160];
+    int n = snprintf(line, sizeof line, "error %s\n", why);
+    reply(cl, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void reply_ok(struct ctl_client *cl, long v)
+{
+    char line[32];
+    int n = snprintf(line, sizeof line, "ok %ld\n", v);
+    reply(cl, line, (size_t)n);
+}
+
+static const char *err_text(int rc)
+{
+    switch (rc) {
+    case CW_EINVAL: return "invalid group, type, code or text";
+    case CW_ENOMEM: return "out of buffers";
+    case CW_ETOOBIG: return "message too large";
+    default: return "failed";
+    }
+}
+
+static void stats_reply(struct ctl_client *cl)
+{
+    char out[2048];
+    size_t n = cw_stats_report(out, sizeof out - 8);
+    n += (size_t)snprintf(out + n, sizeof out - n, "ok\n");
+    reply(cl, out, n);
+}
+
+static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
+{
+    int rc = 0;
+    cw_server *s = &cw_srv;
+    switch (cmd->op) {
+    case CW_CTL_STATS:
+        stats_reply(cl);
+        return;
+    case CW_CTL_SEND:
+        rc = cw_group_send(s, cmd->group, cmd->type, cmd->payload, cmd->len);
+        break;
+    case CW_CTL_BROADCAST:
+        rc = cw_group_broadcast(s, cmd->group, cmd->payload, cmd->len);
+        break;
+    case CW_CTL_CLOSE:
+        rc = cw_group_close(s, cmd->group, cmd->code, cmd->reason[0] ? cmd->reason : NULL);
+        break;
+    default:
+        rc = CW_EINVAL;
+    }
+    cw_log(CW_LOG_INFO, "control: %s %s -> %d",
+           cmd->op == CW_CTL_SEND ? "send" : cmd->op == CW_CTL_CLOSE ? "close" : "broadcast",
+           cmd->group, rc);
+    if (rc < 0)
+        reply_error(cl, err_text(rc));
+    else
+        reply_ok(cl, rc);
+}
+
+static void on_client(struct cw_io *io, unsigned events)
+{
+    struct ctl_client *cl = (struct ctl_client *)(void *)io;
+    (void)events;
+    ssize_t n = cw_port_recv(io->fd, cl->buf + cl->len, sizeof cl->buf - cl->len);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        client_close(cl);
+        return;
+    }
+    cl->len += (size_t)n;
+    cw_control_cmd cmd;
+    const char *why;
+    int rc = cw_control_parse(cl->buf, cl->len, sizeof cl->buf - CW_CTL_HEADER_MAX, &cmd, &why);
+    if (rc == CW_CTL_MORE && cl->len < sizeof cl->buf)
+        return;
+    if (rc != CW_CTL_DONE) {
+        cw_log(CW_LOG_INFO, "control: refused request: %s", rc == CW_CTL_MORE ? "too large" : why);
+        reply_error(cl, rc == CW_CTL_MORE ? "request too large" : why);
+        return;
+    }
+    execute(cl, &cmd);
+}
+
+static void on_client_timeout(struct cw_timer *t)
+{
+    struct ctl_client *cl =
+        (struct ctl_client *)(void *)((char *)t - offsetof(struct ctl_client, timer));
+    reply_error(cl, "request timed out");
+}
+
+static void on_accept(struct cw_io *io, unsigned events)
+{
+    (void)events;
+    for (int k = 0; k < 8; k++) {
+        int fd = cw_port_accept(io->fd, NULL);
+        if (fd < 0)
+            return;
+        long uid, gid, me, mygid;
+        cw_port_self_cred(&me, &mygid);
+        if (cw_port_peer_cred(fd, &uid, &gid) < 0 || (uid != 0 && uid != me && gid != mygid)) {
+            static const char deny[] = "error permission denied\n";
+            cw_port_send(fd, deny, sizeof deny - 1);
+            cw_port_close(fd);
+            cw_log(CW_LOG_WARN, "control: refused uid %ld", uid);
+            continue;
+        }
+        struct ctl_client *cl = NULL;
+        for (unsigned i = 0; i < CONFIG_CONTROL_CLIENTS; i++)
+            if (clients[i].io.fd < 0) {
+                cl = &clients[i];
+                break;
+            }
+        if (!cl) {
+            static const char busy[] = "error busy\n";
+            cw_port_send(fd, busy, sizeof busy - 1);
+            cw_port_close(fd);
+            continue;
+        }
+        cl->len = 0;
+        if (cw_reactor_add(&cl->io, fd, CW_PORT_IN, on_client) < 0) {
+            cw_port_close(fd);
+            cl->io.fd = -1;
+            continue;
+        }
+        cw_timer_arm(&cl->timer, CONTROL_TIMEOUT_MS, on_client_timeout);
+    }
+}
+
+int cw_control_open(const char *path, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < CONFIG_CONTROL_CLIENTS; i++)
+        clients[i].io.fd = -1;
+    int fd = cw_port_listen_unix(path, 0660, err, errlen);
+    if (fd < 0)
+        return -1;
+    if (cw_reactor_add(&listen_io, fd, CW_PORT_IN, on_accept) < 0) {
+        snprintf(err, errlen, "control socket %s: cannot poll", path);
+        cw_port_close(fd);
+        return -1;
+    }
+    snprintf(socket_path, sizeof socket_path, "%s", path);
+    if (cw_port_path_id(path, &socket_dev, &socket_ino) < 0)
+        socket_dev = socket_ino = 0;
+    return 0;
+}
+
+void cw_control_close(void)
+{
+    for (unsigned i = 0; i < CONFIG_CONTROL_CLIENTS; i++)
+        if (clients[i].io.fd >= 0)
+            client_close(&clients[i]);
+    if (listen_io.fd >= 0) {
+        cw_reactor_del(&listen_io);
+        cw_port_close(listen_io.fd);
+        listen_io.fd = -1;
+        cw_port_unlink_if(socket_path, socket_dev, socket_ino);
+    }
+}

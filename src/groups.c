@@ -1,0 +1,326 @@
+/* groups.c: group and membership pools, a hash from name to group, and the
+ * fan-outs. A fan-out marks its group busy: members that leave meanwhile
+ * are only marked (conn = NULL) and unlinked when the last fan-out over the
+ * group ends, so no iterator ever holds a freed node. */
+#include "groups.h"
+#include "conn.h"
+#include "pool.h"
+#include "server.h"
+#include "utf8.h"
+#include "ws_frame.h"
+
+#include <string.h>
+
+#define MAX_NESTING 8 /* event handlers that group_send to the same group */
+
+struct cw_member {
+    struct cw_group *group;
+    cw_conn *conn;                    /* NULL: left during a fan-out */
+    struct cw_member *gnext, *gprev;  /* the group's members, in join order */
+    struct cw_member *cnext;          /* the connection's memberships */
+};
+
+struct cw_group {
+    struct cw_group *hnext; /* hash chain */
+    struct cw_member *head, *tail;
+    uint32_t members;       /* live members */
+    uint8_t busy;           /* fan-outs running over this group */
+    uint8_t has_dead;       /* members left during a fan-out */
+    char name[CONFIG_GROUP_NAME_MAX];
+};
+
+/* Power-of-two bucket count, about one bucket per group. */
+#define BUCKETS_FOR(n) ((n) <= 16 ? 16 : (n) <= 256 ? 256 : (n) <= 4096 ? 4096 : 65536)
+#define BUCKETS BUCKETS_FOR(CONFIG_MAX_GROUPS)
+
+CW_POOL_STORAGE(group_store, sizeof(struct cw_group), CONFIG_MAX_GROUPS);
+CW_POOL_STORAGE(member_store, sizeof(struct cw_member), CONFIG_MAX_MEMBERSHIPS);
+static cw_pool group_pool, member_pool;
+static struct cw_group *buckets[BUCKETS];
+
+void cw_groups_init(void)
+{
+    cw_pool_init(&group_pool, "group", group_store, sizeof(struct cw_group), CONFIG_MAX_GROUPS);
+    cw_pool_init(&member_pool, "member", member_store, sizeof(struct cw_member),
+                 CONFIG_MAX_MEMBERSHIPS);
+    memset(buckets, 0, sizeof buckets);
+}
+
+void cw_groups_usage(unsigned *groups, unsigned *members)
+{
+    *groups = group_pool.used;
+    *members = member_pool.used;
+}
+
+int cw_group_name_valid(const char *name)
+{
+    size_t n = 0;
+    for (; name[n]; n++) {
+        char c = name[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+        if (n + 1 >= CONFIG_GROUP_NAME_MAX)
+            return 0;
+    }
+    return n > 0;
+}
+
+static uint32_t hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    while (*s)
+        h = (h ^ (uint8_t)*s++) * 16777619u;
+    return h & (BUCKETS - 1);
+}
+
+static struct cw_group *find(const char *name)
+{
+    for (struct cw_group *g = buckets[hash(name)]; g; g = g->hnext)
+        if (strcmp(g->name, name) == 0)
+            return g;
+    return NULL;
+}
+
+static void free_group(struct cw_group *g)
+{
+    struct cw_group **pp = &buckets[hash(g->name)];
+    while (*pp != g)
+        pp = &(*pp)->hnext;
+    *pp = g->hnext;
+    cw_pool_put(&group_pool, g);
+}
+
+static void unlink_member(struct cw_group *g, struct cw_member *m)
+{
+    if (m->gprev)
+        m->gprev->gnext = m->gnext;
+    else
+        g->head = m->gnext;
+    if (m->gnext)
+        m->gnext->gprev = m->gprev;
+    else
+        g->tail = m->gprev;
+    cw_pool_put(&member_pool, m);
+}
+
+/* After the last fan-out: unlink members that left, free an empty group. */
+static void settle(struct cw_group *g)
+{
+    if (g->busy)
+        return;
+    if (g->has_dead) {
+        for (struct cw_member *m = g->head, *nx; m; m = nx) {
+            nx = m->gnext;
+            if (!m->conn)
+                unlink_member(g, m);
+        }
+        g->has_dead = 0;
+    }
+    if (g->members == 0)
+        free_group(g);
+}
+
+/* Removes membership m (found in c's list behind *link). */
+static void leave(struct cw_member **link)
+{
+    struct cw_member *m = *link;
+    struct cw_group *g = m->group;
+    *link = m->cnext;
+    g->members--;
+    if (g->busy) {
+        m->conn = NULL;
+        g->has_dead = 1;
+        return;
+    }
+    unlink_member(g, m);
+    settle(g);
+}
+
+int cw_group_add(cw_conn *c, const char *name)
+{
+    if (!cw_group_name_valid(name))
+        return CW_EINVAL;
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    for (struct cw_member *m = c->groups; m; m = m->cnext)
+        if (strcmp(m->group->name, name) == 0)
+            return 0; /* already a member: like Channels, adding twice is harmless */
+    struct cw_group *g = find(name);
+    int created = 0;
+    if (!g) {
+        g = cw_pool_get(&group_pool);
+        if (!g)
+            return CW_ENOMEM;
+        memset(g, 0, offsetof(struct cw_group, name));
+        strcpy(g->name, name);
+        uint32_t h = hash(name);
+        g->hnext = buckets[h];
+        buckets[h] = g;
+        created = 1;
+    }
+    struct cw_member *m = cw_pool_get(&member_pool);
+    if (!m) {
+        if (created)
+            free_group(g);
+        return CW_ENOMEM;
+    }
+    m->group = g;
+    m->conn = c;
+    m->gnext = NULL;
+    m->gprev = g->tail;
+    if (g->tail)
+        g->tail->gnext = m;
+    else
+        g->head = m;
+    g->tail = m;
+    g->members++;
+    m->cnext = c->groups;
+    c->groups = m;
+    return 0;
+}
+
+int cw_group_discard(cw_conn *c, const char *name)
+{
+    for (struct cw_member **pp = &c->groups; *pp; pp = &(*pp)->cnext) {
+        if (strcmp((*pp)->group->name, name) == 0) {
+            leave(pp);
+            return 0;
+        }
+    }
+    return CW_ENOENT;
+}
+
+void cw_groups_discard_all(cw_conn *c)
+{
+    while (c->groups)
+        leave(&c->groups);
+}
+
+/* ---- fan-outs ---- */
+
+typedef int (*visit_fn)(cw_conn *c, void *ctx);
+
+/* Calls fn for each open member present when the fan-out starts. Returns
+ * how many fn calls returned 1, or CW_EBUSY-like CW_EINVAL when nested too
+ * deep (an event handler that sends to its own group forever). */
+static int fanout(const char *name, visit_fn fn, void *ctx)
+{
+    struct cw_group *g = find(name);
+    if (!g)
+        return 0; /* like Channels: sending to an empty group does nothing */
+    if (g->busy >= MAX_NESTING)
+        return CW_EINVAL;
+    g->busy++;
+    int reached = 0;
+    struct cw_member *last = g->tail; /* later joiners do not get this one */
+    for (struct cw_member *m = g->head; m; m = m->gnext) {
+        if (m->conn && m->conn->state == CW_ST_OPEN)
+            reached += fn(m->conn, ctx);
+        if (m == last)
+            break;
+    }
+    g->busy--;
+    settle(g);
+    return reached;
+}
+
+struct event_ctx {
+    const char *type;
+    const uint8_t *data;
+    size_t len;
+};
+
+static int visit_event(cw_conn *c, void *ctx)
+{
+    struct event_ctx *e = ctx;
+    if (!c->consumer || !c->consumer->event)
+        return 0;
+    cw_srv.stats.events_out++;
+    c->consumer->event(c, e->type, e->data, e->len);
+    return 1;
+}
+
+static int type_valid(const char *t)
+{
+    size_t n = 0;
+    for (; t[n]; n++) {
+        char c = t[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_') ||
+            n >= 64)
+            return 0;
+    }
+    return n > 0;
+}
+
+int cw_group_send(cw_server *s, const char *group, const char *type, const void *data, size_t len)
+{
+    (void)s;
+    if (!cw_group_name_valid(group) || !type_valid(type))
+        return CW_EINVAL;
+    struct event_ctx e = {type, data, len};
+    return fanout(group, visit_event, &e);
+}
+
+static int visit_queue(cw_conn *c, void *ctx)
+{
+    return cw_conn_queue_shared(c, ctx) == 0;
+}
+
+static int broadcast(const char *group, unsigned opcode, const void *data, size_t len)
+{
+    if (!cw_group_name_valid(group))
+        return CW_EINVAL;
+    if (!find(group))
+        return 0;
+    if (len > cw_srv.opt.sendq_max)
+        return CW_ETOOBIG;
+    uint8_t hdr[CW_FRAME_MAX_HEADER];
+    size_t hl = cw_frame_header(hdr, opcode, 1, len, NULL);
+    /* Encoded once; every member's queue points at these same bytes. */
+    cw_shared *sh = cw_shared_new(hl + len);
+    if (!sh)
+        return CW_ENOMEM;
+    memcpy(sh->data, hdr, hl);
+    memcpy(sh->data + hl, data, len);
+    int n = fanout(group, visit_queue, sh);
+    cw_shared_unref(sh);
+    return n;
+}
+
+int cw_group_broadcast(cw_server *s, const char *group, const char *text, size_t len)
+{
+    (void)s;
+    if (!cw_utf8_valid((const uint8_t *)text, len))
+        return CW_EINVAL;
+    return broadcast(group, CW_OP_TEXT, text, len);
+}
+
+int cw_group_broadcast_binary(cw_server *s, const char *group, const void *data, size_t len)
+{
+    (void)s;
+    return broadcast(group, CW_OP_BINARY, data, len);
+}
+
+struct close_ctx {
+    int code;
+    const char *reason;
+};
+
+static int visit_close(cw_conn *c, void *ctx)
+{
+    struct close_ctx *cc = ctx;
+    return cw_close(c, cc->code, cc->reason) == 0;
+}
+
+int cw_group_close(cw_server *s, const char *group, int code, const char *reason)
+{
+    (void)s;
+    size_t rl = reason ? strlen(reason) : 0;
+    if (!cw_group_name_valid(group) || code < 0 || !cw_close_code_valid((unsigned)code) ||
+        rl > CW_FRAME_MAX_CONTROL - 2 || !cw_utf8_valid((const uint8_t *)reason, rl))
+        return CW_EINVAL;
+    struct close_ctx cc = {code, reason};
+    return fanout(group, visit_close, &cc);
+}

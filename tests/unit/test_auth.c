@@ -1,0 +1,329 @@
+/* test_auth.c: the checks between the handshake and a consumer's connect:
+ * the Origin check (Channels' AllowedHostsOriginValidator), where a token
+ * is found (Bearer header, then cookie, then query), and the shared,
+ * reference-counted user records with their pool limit. */
+#include "auth.h"
+#include "cw_config.h"
+#include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static cw_http_req req;
+
+/* A parsed, scope-prepared request with the given header lines. */
+static int request(const char *target, const char *headers)
+{
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\n%s\r\n", target, headers);
+    cw_http_init(&req);
+    memcpy(req.data, buf, (size_t)n);
+    req.len = (uint16_t)n;
+    int st = cw_http_parse(&req);
+    if (st == CW_HTTP_DONE)
+        cw_http_prepare_scope(&req);
+    return st;
+}
+
+/* cw_origin_allowed for Origin o (NULL: none) and Host h (NULL: none). */
+static int origin_ok(const char *o, const char *h, const char *const *allow, size_t nallow)
+{
+    char hdr[512];
+    size_t n = 0;
+    if (o)
+        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "Origin: %s\r\n", o);
+    if (h)
+        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "Host: %s\r\n", h);
+    hdr[n] = 0;
+    if (request("/ws/", hdr) != CW_HTTP_DONE)
+        return -1;
+    return cw_origin_allowed(&req, allow, nallow);
+}
+
+static void expect_origin(const char *o, const char *h, const char *const *allow, size_t n,
+                          int want, int line)
+{
+    if (origin_ok(o, h, allow, n) != want) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Origin '%s' Host '%s' -> %d", o ? o : "(none)",
+                 h ? h : "(none)", want);
+        cw_unit_check(0, msg, __FILE__, line);
+    }
+}
+#define ALLOWED(o, h) expect_origin((o), (h), NULL, 0, 1, __LINE__)
+#define REFUSED(o, h) expect_origin((o), (h), NULL, 0, 0, __LINE__)
+
+static void test_origin_same_host(void)
+{
+    ALLOWED(NULL, "example.com");           /* not a browser */
+    ALLOWED(NULL, NULL);
+    ALLOWED("http://example.com", "example.com");
+    ALLOWED("https://example.com", "example.com");
+    ALLOWED("http://example.com:8080", "example.com:8080");
+    ALLOWED("http://example.com", "example.com:8080"); /* ports are not compared */
+    ALLOWED("http://example.com:3000", "example.com");
+    ALLOWED("HTTP://EXAMPLE.COM", "example.com");      /* case-insensitive */
+    ALLOWED("https://Example.Com:443", "EXAMPLE.com");
+    ALLOWED("http://192.168.1.1", "192.168.1.1:80");
+    ALLOWED("http://[::1]:8080", "[::1]:9000");         /* IPv6 literals */
+    ALLOWED("http://[fe80::1]", "[FE80::1]");
+    ALLOWED("http://[::1]", "[::1]");
+
+    REFUSED("http://evil.com", "example.com");
+    REFUSED("http://example.com.evil.com", "example.com");
+    REFUSED("http://evilexample.com", "example.com");
+    REFUSED("http://exampl.com", "example.com");
+    REFUSED("http://example.co", "example.com");
+    REFUSED("http://example.com@evil.com", "example.com");
+    REFUSED("http://example.com", "example.com.evil.com");
+    REFUSED("http://example.com/", "example.com");      /* an origin has no path */
+    REFUSED("http://example.com/x", "example.com");
+    REFUSED("http://example.com:8080/x", "example.com");
+    REFUSED("http:/xexample.com", "example.com");
+    REFUSED("http://[::1]:8080", "[::2]:8080");
+    REFUSED("http://[::1]", "::1");
+    REFUSED("http://127.0.0.1", "localhost");
+    REFUSED("http://example.com", NULL);                /* nothing to compare with */
+    REFUSED("http://example.com", "");
+    REFUSED("null", "example.com");                     /* sandboxed iframes, file pages */
+    REFUSED("file://", "example.com");
+    REFUSED("file:///home/x.html", "example.com");
+    REFUSED("ws://example.com", "example.com");
+    REFUSED("example.com", "example.com");
+    REFUSED("http://", "example.com");
+    REFUSED("https://", "example.com");
+    REFUSED("http://:80", ":80");
+    REFUSED("", "example.com");
+}
+
+static void test_origin_allow_list(void)
+{
+    static const char *const allow[] = {"https://app.example.org", "http://localhost:3000"};
+    int line = __LINE__;
+    expect_origin("https://app.example.org", "device.local", allow, 2, 1, line);
+    expect_origin("HTTPS://APP.EXAMPLE.ORG", "device.local", allow, 2, 1, line);
+    expect_origin("http://localhost:3000", "device.local", allow, 2, 1, line);
+    /* exact: no other scheme, port, subdomain or path */
+    expect_origin("http://app.example.org", "device.local", allow, 2, 0, line);
+    expect_origin("https://app.example.org:443", "device.local", allow, 2, 0, line);
+    expect_origin("http://localhost:3001", "device.local", allow, 2, 0, line);
+    expect_origin("http://localhost", "device.local", allow, 2, 0, line);
+    expect_origin("https://x.app.example.org", "device.local", allow, 2, 0, line);
+    expect_origin("https://app.example.org/", "device.local", allow, 2, 0, line);
+    expect_origin("https://app.example.orgx", "device.local", allow, 2, 0, line);
+    expect_origin("https://app.example.or", "device.local", allow, 2, 0, line);
+    expect_origin("null", "device.local", allow, 2, 0, line);
+    /* the same-host rule still applies besides the list */
+    expect_origin("http://device.local", "device.local:8080", allow, 2, 1, line);
+    /* an explicit "null" entry is the only way to let "null" in */
+    static const char *const with_null[] = {"null"};
+    expect_origin("null", "device.local", with_null, 1, 1, line);
+    /* "*" allows anything */
+    static const char *const star[] = {"http://a.b", "*"};
+    expect_origin("http://evil.com", "device.local", star, 2, 1, line);
+    expect_origin("null", "device.local", star, 2, 1, line);
+    expect_origin("file://", NULL, star, 2, 1, line);
+    /* an empty list changes nothing */
+    expect_origin("http://evil.com", "device.local", star, 0, 0, line);
+}
+
+static void test_origin_first_header(void)
+{
+    /* a second Origin header is ignored, not merged */
+    CHECK_EQ(request("/ws/", "Host: a.com\r\nOrigin: http://a.com\r\nOrigin: http://evil.com\r\n"),
+             CW_HTTP_DONE);
+    CHECK_EQ(cw_origin_allowed(&req, NULL, 0), 1);
+    CHECK_EQ(request("/ws/", "Host: a.com\r\nOrigin: http://evil.com\r\nOrigin: http://a.com\r\n"),
+             CW_HTTP_DONE);
+    CHECK_EQ(cw_origin_allowed(&req, NULL, 0), 0);
+}
+
+static const char *token(const char *target, const char *headers, const char *cookie,
+                         const char *param)
+{
+    if (request(target, headers) != CW_HTTP_DONE)
+        return "(parse error)";
+    return cw_auth_find_token(&req, cookie, param);
+}
+
+static int tok_is(const char *got, const char *want)
+{
+    if (!want)
+        return got == NULL;
+    return got && strcmp(got, want) == 0;
+}
+
+static void test_token_sources(void)
+{
+    CHECK(tok_is(token("/ws/", "Authorization: Bearer abc.def.ghi\r\n", "jwt", "token"),
+                 "abc.def.ghi"));
+    CHECK(tok_is(token("/ws/", "authorization: bearer   abc\r\n", "jwt", "token"), "abc"));
+    CHECK(tok_is(token("/ws/", "Authorization: BEARER abc\r\n", "jwt", "token"), "abc"));
+    CHECK(tok_is(token("/ws/", "Cookie: a=1; jwt=c.o.k\r\n", "jwt", "token"), "c.o.k"));
+    CHECK(tok_is(token("/ws/?token=q.u.e", "", "jwt", "token"), "q.u.e"));
+    CHECK(tok_is(token("/ws/?x=1&token=q%2Eu", "", "jwt", "token"), "q.u")); /* decoded */
+    /* the order: header, then cookie, then query */
+    const char *all = "Authorization: Bearer H\r\nCookie: jwt=C\r\n";
+    CHECK(tok_is(token("/ws/?token=Q", all, "jwt", "token"), "H"));
+    CHECK(tok_is(token("/ws/?token=Q", "Cookie: jwt=C\r\n", "jwt", "token"), "C"));
+    /* configurable names, or none */
+    CHECK(tok_is(token("/ws/?access=Q", "Cookie: sess=C\r\n", "sess", "access"), "C"));
+    CHECK(tok_is(token("/ws/?access=Q", "Cookie: sess=C\r\n", NULL, "access"), "Q"));
+    CHECK(tok_is(token("/ws/?token=Q", "Cookie: jwt=C\r\n", NULL, NULL), NULL));
+    CHECK(tok_is(token("/ws/", "", "jwt", "token"), NULL));
+}
+
+static void test_token_fallthrough(void)
+{
+    /* an Authorization header that is not a usable Bearer falls through */
+    CHECK(tok_is(token("/ws/?token=Q", "Authorization: Basic dXNlcjpwYXNz\r\n", "jwt", "token"),
+                 "Q"));
+    CHECK(tok_is(token("/ws/?token=Q", "Authorization: Bearer\r\n", "jwt", "token"), "Q"));
+    CHECK(tok_is(token("/ws/?token=Q", "Authorization: Bearer    \r\n", "jwt", "token"), "Q"));
+    CHECK(tok_is(token("/ws/?token=Q", "Authorization: Bearerabc\r\n", "jwt", "token"), "Q"));
+    CHECK(tok_is(token("/ws/?token=Q", "Authorization:\r\n", "jwt", "token"), "Q"));
+    /* empty values do not count */
+    CHECK(tok_is(token("/ws/?token=Q", "Cookie: jwt=\r\n", "jwt", "token"), "Q"));
+    CHECK(tok_is(token("/ws/?token=", "Cookie: jwt=\r\n", "jwt", "token"), NULL));
+    CHECK(tok_is(token("/ws/?token=", "Cookie: jwt=\"\"\r\n", "jwt", "token"), NULL));
+    /* similar names are other names */
+    CHECK(tok_is(token("/ws/?tokens=Q&Token=R", "Cookie: jwt2=C; JWT=D\r\n", "jwt", "token"),
+                 NULL));
+}
+
+/* ---- user records ---- */
+
+static void test_users_shared(void)
+{
+    cw_users_init();
+    CHECK_EQ(cw_users_in_use(), 0);
+    cw_user_rec *a = cw_user_get("42", "alice");
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    CHECK(strcmp(a->id, "42") == 0);
+    CHECK(strcmp(a->name, "alice") == 0);
+    CHECK_EQ(a->refs, 1);
+    CHECK_EQ(cw_users_in_use(), 1);
+    /* a second tab of the same user shares the record; a new name wins */
+    cw_user_rec *a2 = cw_user_get("42", "Alice B");
+    CHECK(a2 == a);
+    CHECK_EQ(a->refs, 2);
+    CHECK(strcmp(a->name, "Alice B") == 0);
+    /* a shorter name replaces it whole; no name keeps the old one */
+    CHECK(cw_user_get("42", "al") == a);
+    CHECK(strcmp(a->name, "al") == 0);
+    CHECK(cw_user_get("42", NULL) == a);
+    CHECK(cw_user_get("42", "") == a);
+    CHECK(strcmp(a->name, "al") == 0);
+    CHECK_EQ(a->refs, 5);
+    CHECK_EQ(cw_users_in_use(), 1);
+    /* ids are exact */
+    cw_user_rec *b = cw_user_get("4", NULL);
+    cw_user_rec *c = cw_user_get("420", "carol");
+    CHECK(b && b != a && c && c != a && c != b);
+    CHECK(b && strcmp(b->name, "") == 0);
+    CHECK_EQ(cw_users_in_use(), 3);
+    for (int i = 0; i < 4; i++)
+        cw_user_put(a);
+    CHECK_EQ(a->refs, 1);
+    CHECK_EQ(cw_users_in_use(), 3);
+    cw_user_put(a);
+    CHECK_EQ(cw_users_in_use(), 2);
+    cw_user_put(NULL); /* anonymous connections put NULL */
+    CHECK_EQ(cw_users_in_use(), 2);
+    /* a freed record is never found again under its old id */
+    cw_user_rec *a3 = cw_user_get("42", "again");
+    CHECK(a3 != NULL);
+    CHECK(a3 && a3->refs == 1);
+    CHECK(a3 && strcmp(a3->name, "again") == 0);
+    CHECK_EQ(cw_users_in_use(), 3);
+    cw_user_put(a3);
+    cw_user_put(b);
+    cw_user_put(c);
+    CHECK_EQ(cw_users_in_use(), 0);
+}
+
+static void test_users_reuse(void)
+{
+    cw_users_init();
+    cw_user_rec *x = cw_user_get("x", "X");
+    cw_user_put(x);
+    /* the block comes back for another user; "x" is not confused with it */
+    cw_user_rec *y = cw_user_get("y", "Y");
+    CHECK(y == x);
+    cw_user_rec *x2 = cw_user_get("x", NULL);
+    CHECK(x2 != y);
+    CHECK(y && strcmp(y->id, "y") == 0 && strcmp(y->name, "Y") == 0);
+    CHECK(x2 && strcmp(x2->id, "x") == 0 && x2->name[0] == 0);
+    cw_user_put(y);
+    cw_user_put(x2);
+    CHECK_EQ(cw_users_in_use(), 0);
+    /* a free record's id bytes hold the free-list link; nothing ever
+     * matches it, not even an id that happens to equal those bytes */
+    cw_user_rec *e = cw_user_get("", NULL);
+    CHECK_EQ(cw_users_in_use(), 1);
+    CHECK(e && e->refs == 1);
+    cw_user_put(e);
+}
+
+static void test_users_truncation(void)
+{
+    cw_users_init();
+    char id[CW_USER_ID_MAX + 10], name[CW_USER_NAME_MAX + 10];
+    memset(id, '1', sizeof id);
+    id[sizeof id - 1] = 0;
+    memset(name, 'n', sizeof name);
+    name[sizeof name - 1] = 0;
+    cw_user_rec *u = cw_user_get(id, name);
+    CHECK(u != NULL);
+    if (!u)
+        return;
+    CHECK_EQ(strlen(u->id), CW_USER_ID_MAX - 1);
+    CHECK_EQ(strlen(u->name), CW_USER_NAME_MAX - 1);
+    cw_user_put(u);
+}
+
+static void test_users_pool_limit(void)
+{
+    cw_users_init();
+    static cw_user_rec *recs[CONFIG_MAX_USERS];
+    char id[16];
+    for (unsigned i = 0; i < CONFIG_MAX_USERS; i++) {
+        snprintf(id, sizeof id, "u%u", i);
+        recs[i] = cw_user_get(id, "n");
+        if (!recs[i]) {
+            CHECK(recs[i] != NULL);
+            return;
+        }
+    }
+    CHECK_EQ(cw_users_in_use(), CONFIG_MAX_USERS);
+    /* full: a new user is refused, a known one still shares its record */
+    CHECK(cw_user_get("new", "n") == NULL);
+    CHECK(cw_user_get("u0", NULL) == recs[0]);
+    CHECK_EQ(recs[0]->refs, 2);
+    cw_user_put(recs[0]);
+    /* one record back: the new user fits */
+    cw_user_put(recs[CONFIG_MAX_USERS - 1]);
+    cw_user_rec *n = cw_user_get("new", "n");
+    CHECK(n == recs[CONFIG_MAX_USERS - 1]);
+    CHECK(cw_user_get("newer", "n") == NULL);
+    cw_user_put(n);
+    for (unsigned i = 0; i + 1 < CONFIG_MAX_USERS; i++)
+        cw_user_put(recs[i]);
+    CHECK_EQ(cw_users_in_use(), 0);
+}
+
+int main(void)
+{
+    RUN(test_origin_same_host);
+    RUN(test_origin_allow_list);
+    RUN(test_origin_first_header);
+    RUN(test_token_sources);
+    RUN(test_token_fallthrough);
+    RUN(test_users_shared);
+    RUN(test_users_reuse);
+    RUN(test_users_truncation);
+    RUN(test_users_pool_limit);
+    return cw_unit_done();
+}

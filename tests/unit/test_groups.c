@@ -1,0 +1,1008 @@
+/* test_groups.c: the group table and its fan-outs on real connection slots
+ * without sockets. This file defines the clock and the poller itself (as
+ * test_timer.c does), so the archive's are not linked in: connections are
+ * started on fd -1, nothing is ever written to a socket, and what a fan-out
+ * did is read back from each connection's send queue and from the
+ * consumer callbacks it ran. Covered: add/discard and names, full group and
+ * membership tables, automatic discard on close, typed events, one-frame
+ * broadcasts, closing a group, and fan-outs whose callbacks close, discard
+ * or add members (themselves included) or fan out again. */
+#include "buf.h"
+#include "conn.h"
+#include "cw_config.h"
+#include "groups.h"
+#include "port.h"
+#include "reactor.h"
+#include "server.h"
+#include "txq.h"
+#include "unit.h"
+#include "ws_frame.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- fake clock and poller ---- */
+
+static void *last_udata;
+
+uint64_t cw_port_now_ms(void)
+{
+    return 1000000;
+}
+
+int cw_port_poller_open(unsigned capacity)
+{
+    (void)capacity;
+    return 0;
+}
+
+void cw_port_poller_close(void)
+{
+}
+
+int cw_port_poller_add(int fd, unsigned events, void *udata)
+{
+    (void)fd;
+    (void)events;
+    last_udata = udata;
+    return 0;
+}
+
+int cw_port_poller_mod(int fd, unsigned events, void *udata)
+{
+    (void)fd;
+    (void)events;
+    (void)udata;
+    return 0;
+}
+
+int cw_port_poller_del(int fd)
+{
+    (void)fd;
+    return 0;
+}
+
+int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
+{
+    (void)ev;
+    (void)max;
+    (void)timeout_ms;
+    return 0;
+}
+
+const char *cw_port_poller_name(void)
+{
+    return "fake";
+}
+
+/* ---- what the consumer saw ---- */
+
+typedef struct {
+    cw_conn *c;
+    char type[72];
+    char data[64];
+    size_t len;
+} event_rec;
+
+static event_rec evs[256];
+static int nev;
+static cw_conn *gone[64]; /* disconnects, in order */
+static int gone_code[64];
+static int ngone;
+
+/* Per-test behaviour run inside the callbacks. */
+static void (*on_event)(cw_conn *c, const char *type);
+static void (*on_disconnect)(cw_conn *c, int code);
+
+static void ev_cb(cw_conn *c, const char *type, const uint8_t *data, size_t len)
+{
+    if (nev < (int)(sizeof evs / sizeof evs[0])) {
+        event_rec *e = &evs[nev];
+        e->c = c;
+        snprintf(e->type, sizeof e->type, "%s", type);
+        e->len = len;
+        if (len)
+            memcpy(e->data, data, len < sizeof e->data ? len : sizeof e->data);
+    }
+    nev++;
+    if (on_event)
+        on_event(c, type);
+}
+
+static void disc_cb(cw_conn *c, int code)
+{
+    if (ngone < (int)(sizeof gone / sizeof gone[0])) {
+        gone[ngone] = c;
+        gone_code[ngone] = code;
+    }
+    ngone++;
+    if (on_disconnect)
+        on_disconnect(c, code);
+}
+
+static const cw_consumer rec = {NULL, NULL, ev_cb, disc_cb};
+static const cw_consumer no_event = {NULL, NULL, NULL, disc_cb};
+
+static void setup(void)
+{
+    memset(&cw_srv, 0, sizeof cw_srv);
+    cw_options_init(&cw_srv.opt);
+    cw_srv.opt.log_level = -1;
+    cw_srv.www_fd = -1;
+    cw_buf_init();
+    cw_conn_pool_init(CONFIG_MAX_CONNS);
+    cw_groups_init();
+    cw_reactor_init(64);
+    nev = 0;
+    ngone = 0;
+    on_event = NULL;
+    on_disconnect = NULL;
+}
+
+/* How many slots a test may open: each start takes a request buffer, and
+ * those only come back when the pools are set up again. */
+#define NCONN (CONFIG_HTTP_BUFS < CONFIG_MAX_CONNS ? CONFIG_HTTP_BUFS : CONFIG_MAX_CONNS)
+
+/* A slot as it is after a successful connect: OPEN, the consumer set, the
+ * request buffer gone (it stays in its pool until the next setup). */
+static cw_conn *conn_open(const cw_consumer *k)
+{
+    cw_port_peer peer;
+    memset(&peer, 0, sizeof peer);
+    last_udata = NULL;
+    cw_conn_start(-1, &peer, 0);
+    if (!last_udata)
+        return NULL;
+    cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
+    cw_timer_cancel(&c->timer);
+    c->req = NULL;
+    c->state = CW_ST_OPEN;
+    c->consumer = k;
+    cw_srv.stats.conns_http--;
+    return c;
+}
+
+static unsigned groups_used(void)
+{
+    unsigned g, m;
+    cw_groups_usage(&g, &m);
+    return g;
+}
+
+static unsigned members_used(void)
+{
+    unsigned g, m;
+    cw_groups_usage(&g, &m);
+    return m;
+}
+
+/* The order in which conns received events since index from. */
+static int events_are(int from, cw_conn *const *who, int n)
+{
+    if (nev - from != n)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (evs[from + i].c != who[i])
+            return 0;
+    return 1;
+}
+
+/* The bytes queued on c (owned and shared segments alike). */
+static size_t queued(cw_conn *c, uint8_t *out, size_t cap)
+{
+    struct iovec iov[16];
+    int n = cw_txq_iov(&c->tx, iov, 16);
+    size_t o = 0;
+    for (int i = 0; i < n && o < cap; i++) {
+        size_t k = iov[i].iov_len < cap - o ? iov[i].iov_len : cap - o;
+        memcpy(out + o, iov[i].iov_base, k);
+        o += k;
+    }
+    return o;
+}
+
+/* ---- the table ---- */
+
+static void test_add_discard(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
+    CHECK(a && b);
+    if (!a || !b)
+        return;
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(cw_group_add(a, "room"), 0);
+    CHECK_EQ(groups_used(), 1);
+    CHECK_EQ(members_used(), 1);
+    CHECK_EQ(cw_group_add(a, "room"), 0); /* twice is harmless, and one membership */
+    CHECK_EQ(members_used(), 1);
+    CHECK_EQ(cw_group_add(b, "room"), 0);
+    CHECK_EQ(cw_group_add(a, "other"), 0);
+    CHECK_EQ(groups_used(), 2);
+    CHECK_EQ(members_used(), 3);
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "t", "x", 1), 2);
+    CHECK_EQ(cw_group_discard(a, "room"), 0);
+    CHECK_EQ(members_used(), 2);
+    CHECK_EQ(cw_group_discard(a, "room"), CW_ENOENT);
+    CHECK_EQ(cw_group_discard(a, "nope"), CW_ENOENT);
+    CHECK_EQ(cw_group_discard(b, "other"), CW_ENOENT);
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "t", "x", 1), 1);
+    CHECK_EQ(cw_group_discard(b, "room"), 0);
+    CHECK_EQ(groups_used(), 1); /* the empty group is freed */
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "t", "x", 1), 0);
+    /* names are exact and case-sensitive */
+    CHECK_EQ(cw_group_add(b, "Other"), 0);
+    CHECK_EQ(groups_used(), 2);
+    CHECK_EQ(cw_group_send(&cw_srv, "other", "t", "x", 1), 1);
+    cw_groups_discard_all(a);
+    cw_groups_discard_all(b);
+    cw_groups_discard_all(b);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+    CHECK_EQ(ngone, 0); /* discarding is not disconnecting */
+}
+
+static void test_names(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    char name[CONFIG_GROUP_NAME_MAX + 2];
+    CHECK_EQ(cw_group_name_valid("chat_lobby"), 1);
+    CHECK_EQ(cw_group_name_valid("AZaz09-_."), 1);
+    CHECK_EQ(cw_group_name_valid("a"), 1);
+    memset(name, 'n', sizeof name);
+    name[CONFIG_GROUP_NAME_MAX - 1] = 0; /* 99 bytes: the longest */
+    CHECK_EQ(cw_group_name_valid(name), 1);
+    CHECK_EQ(cw_group_add(a, name), 0);
+    CHECK_EQ(cw_group_send(&cw_srv, name, "t", NULL, 0), 1);
+    name[CONFIG_GROUP_NAME_MAX - 1] = 'n';
+    name[CONFIG_GROUP_NAME_MAX] = 0; /* 100 bytes */
+    CHECK_EQ(cw_group_name_valid(name), 0);
+    CHECK_EQ(cw_group_add(a, name), CW_EINVAL);
+    static const char *const bad[] = {"", "a b", "a/b", "a:b", "a\tb", "\xc3\xa9", "a@b",
+                                      "a,b", "a*", "$"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (cw_group_name_valid(bad[i]) != 0 || cw_group_add(a, bad[i]) != CW_EINVAL ||
+            cw_group_send(&cw_srv, bad[i], "t", NULL, 0) != CW_EINVAL ||
+            cw_group_broadcast(&cw_srv, bad[i], "x", 1) != CW_EINVAL ||
+            cw_group_broadcast_binary(&cw_srv, bad[i], "x", 1) != CW_EINVAL ||
+            cw_group_close(&cw_srv, bad[i], 1000, NULL) != CW_EINVAL)
+            cw_unit_check(0, bad[i], __FILE__, __LINE__);
+    }
+    CHECK_EQ(groups_used(), 1);
+    /* event types: letters, digits, '.', '_', 1..64 bytes */
+    char type[80];
+    memset(type, 't', sizeof type);
+    type[64] = 0;
+    nev = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, "chat.message", "", 0), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, "user_2.left", "", 0), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, type, "", 0), 1);
+    type[64] = 't';
+    type[65] = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, type, "", 0), CW_EINVAL);
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, "", "", 0), CW_EINVAL);
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, "chat-message", "", 0), CW_EINVAL);
+    CHECK_EQ(cw_group_send(&cw_srv, name + 1, "a b", "", 0), CW_EINVAL);
+    CHECK_EQ(nev, 3);
+}
+
+static void test_add_when_not_open(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    static const uint8_t states[] = {CW_ST_HTTP, CW_ST_CLOSING, CW_ST_DRAIN, CW_ST_CLOSED};
+    for (size_t i = 0; i < sizeof states; i++) {
+        a->state = states[i];
+        CHECK_EQ(cw_group_add(a, "g"), CW_ECLOSED);
+        CHECK_EQ(cw_group_add(a, "bad name"), CW_EINVAL);
+    }
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+/* Every group from the pool: the next new one is refused and nothing
+ * leaks; existing groups still take members; lookups survive freeing half
+ * of them (hash chains with collisions). */
+static void test_group_table_full(void)
+{
+    setup();
+    static cw_conn *cs[NCONN];
+    unsigned per = (CONFIG_MAX_GROUPS + NCONN - 1) / NCONN;
+    for (unsigned i = 0; i < NCONN; i++)
+        cs[i] = conn_open(&rec);
+    char name[32];
+    for (unsigned g = 0; g < CONFIG_MAX_GROUPS; g++) {
+        snprintf(name, sizeof name, "g%u", g);
+        if (cw_group_add(cs[g / per], name) != 0) {
+            CHECK_EQ(cw_group_add(cs[g / per], name), 0);
+            return;
+        }
+    }
+    CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
+    CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
+    CHECK_EQ(cw_group_add(cs[0], "one.more"), CW_ENOMEM);
+    CHECK_EQ(cw_group_add(cs[NCONN - 1], "one.more"), CW_ENOMEM);
+    CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
+    CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
+    CHECK_EQ(cw_group_send(&cw_srv, "one.more", "t", NULL, 0), 0);
+    /* an existing group takes another member */
+    CHECK_EQ(cw_group_add(cs[NCONN - 1], "g0"), 0);
+    CHECK_EQ(cw_group_send(&cw_srv, "g0", "t", NULL, 0), 2);
+    CHECK_EQ(cw_group_discard(cs[NCONN - 1], "g0"), 0);
+    /* free every other group; the rest are still found */
+    for (unsigned g = 0; g < CONFIG_MAX_GROUPS; g += 2) {
+        snprintf(name, sizeof name, "g%u", g);
+        CHECK_EQ(cw_group_discard(cs[g / per], name), 0);
+    }
+    CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS / 2);
+    int wrong = 0;
+    for (unsigned g = 0; g < CONFIG_MAX_GROUPS; g++) {
+        snprintf(name, sizeof name, "g%u", g);
+        wrong += cw_group_send(&cw_srv, name, "t", NULL, 0) != (g & 1 ? 1 : 0);
+    }
+    CHECK_EQ(wrong, 0);
+    /* and new ones fit again */
+    CHECK_EQ(cw_group_add(cs[0], "one.more"), 0);
+    CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS / 2 + 1);
+    for (unsigned i = 0; i < NCONN; i++)
+        cw_groups_discard_all(cs[i]);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+/* Every membership from the pool: a new group is refused without leaking
+ * the group it had to create, and so is a new member of an existing one. */
+static void test_member_table_full(void)
+{
+    setup();
+    static cw_conn *cs[NCONN];
+    unsigned ngroups = (CONFIG_MAX_MEMBERSHIPS + NCONN - 1) / NCONN;
+    if (ngroups + 1 > CONFIG_MAX_GROUPS) {
+        printf("test_member_table_full: skipped (%d memberships need more than %d groups)\n",
+               CONFIG_MAX_MEMBERSHIPS, CONFIG_MAX_GROUPS);
+        return;
+    }
+    for (unsigned i = 0; i < NCONN; i++)
+        cs[i] = conn_open(&rec);
+    char name[32];
+    for (unsigned k = 0; k < CONFIG_MAX_MEMBERSHIPS; k++) {
+        snprintf(name, sizeof name, "m%u", k / NCONN);
+        if (cw_group_add(cs[k % NCONN], name) != 0) {
+            CHECK_EQ(cw_group_add(cs[k % NCONN], name), 0);
+            return;
+        }
+    }
+    CHECK_EQ(members_used(), CONFIG_MAX_MEMBERSHIPS);
+    unsigned g_before = groups_used();
+    CHECK_EQ(g_before, ngroups);
+    /* already a member: still fine, nothing needed */
+    CHECK_EQ(cw_group_add(cs[0], "m0"), 0);
+    /* a new group: refused, and the group it made is given back */
+    CHECK_EQ(cw_group_add(cs[0], "fresh"), CW_ENOMEM);
+    CHECK_EQ(groups_used(), g_before);
+    CHECK_EQ(cw_group_send(&cw_srv, "fresh", "t", NULL, 0), 0);
+    /* a new member of an existing group: refused */
+    CHECK_EQ(cw_group_discard(cs[0], "m1"), 0);
+    CHECK_EQ(cw_group_add(cs[1], "fresh"), 0); /* takes the freed membership */
+    CHECK_EQ(groups_used(), g_before + 1);
+    CHECK_EQ(cw_group_add(cs[0], "m1"), CW_ENOMEM);
+    CHECK_EQ(cw_group_send(&cw_srv, "m1", "t", NULL, 0), NCONN - 1);
+    CHECK_EQ(members_used(), CONFIG_MAX_MEMBERSHIPS);
+    for (unsigned i = 0; i < NCONN; i++)
+        cw_groups_discard_all(cs[i]);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+static void test_discard_all_on_close(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
+    if (!a || !b)
+        return;
+    CHECK_EQ(cw_group_add(a, "g1"), 0);
+    CHECK_EQ(cw_group_add(a, "g2"), 0);
+    CHECK_EQ(cw_group_add(a, "g3"), 0);
+    CHECK_EQ(cw_group_add(b, "g2"), 0);
+    CHECK_EQ(members_used(), 4);
+    CHECK_EQ(cw_close(a, 1000, "bye"), 0);
+    CHECK_EQ(a->state, CW_ST_CLOSING);
+    CHECK_EQ(ngone, 1);
+    CHECK(gone[0] == a);
+    CHECK_EQ(gone_code[0], 1000);
+    CHECK(a->groups == NULL);
+    CHECK_EQ(groups_used(), 1);
+    CHECK_EQ(members_used(), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, "g2", "t", NULL, 0), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, "g1", "t", NULL, 0), 0);
+    /* a closing connection cannot join again */
+    CHECK_EQ(cw_group_add(a, "g1"), CW_ECLOSED);
+    CHECK_EQ(groups_used(), 1);
+}
+
+/* disconnect still sees its groups (to say goodbye) and may leave them
+ * itself; whatever is left is discarded after it returns. */
+static int seen_groups_in_disconnect;
+
+static void disconnect_leaves_one(cw_conn *c, int code)
+{
+    (void)code;
+    seen_groups_in_disconnect = c->groups != NULL;
+    CHECK_EQ(cw_group_discard(c, "g1"), 0);
+    CHECK_EQ(cw_group_add(c, "g9"), CW_ECLOSED);
+}
+
+static void test_disconnect_sees_groups(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    CHECK_EQ(cw_group_add(a, "g1"), 0);
+    CHECK_EQ(cw_group_add(a, "g2"), 0);
+    on_disconnect = disconnect_leaves_one;
+    seen_groups_in_disconnect = 0;
+    CHECK_EQ(cw_close(a, 4000, NULL), 0);
+    CHECK_EQ(seen_groups_in_disconnect, 1);
+    CHECK_EQ(ngone, 1);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+/* ---- typed events ---- */
+
+static void test_send_events(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&rec);
+    cw_conn *quiet = conn_open(&no_event), *other = conn_open(&rec);
+    if (!a || !b || !c || !quiet || !other)
+        return;
+    CHECK_EQ(cw_group_add(b, "room"), 0);
+    CHECK_EQ(cw_group_add(a, "room"), 0);
+    CHECK_EQ(cw_group_add(quiet, "room"), 0);
+    CHECK_EQ(cw_group_add(c, "room"), 0);
+    CHECK_EQ(cw_group_add(other, "hall"), 0);
+    const char *data = "{\"message\":\"hi\"}";
+    /* members without an event callback are not counted */
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "chat.message", data, strlen(data)), 3);
+    cw_conn *order[] = {b, a, c}; /* join order */
+    CHECK(events_are(0, order, 3));
+    for (int i = 0; i < 3 && i < nev; i++) {
+        CHECK(strcmp(evs[i].type, "chat.message") == 0);
+        CHECK_EQ(evs[i].len, strlen(data));
+        CHECK_MEM(evs[i].data, data, strlen(data));
+    }
+    CHECK_EQ(cw_srv.stats.events_out, 3);
+    /* events queue nothing by themselves */
+    CHECK(a->tx.head == NULL && b->tx.head == NULL);
+    /* a member that is no longer open is skipped */
+    c->state = CW_ST_CLOSING;
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "t", NULL, 0), 2);
+    CHECK_EQ(nev, 5);
+    CHECK_EQ(cw_group_send(&cw_srv, "nobody", "t", NULL, 0), 0);
+    CHECK_EQ(nev, 5);
+}
+
+/* A fan-out over {a, b, c} where a's event callback does something. */
+static cw_conn *fa, *fb, *fc, *fd;
+
+static void three_members(void)
+{
+    setup();
+    fa = conn_open(&rec);
+    fb = conn_open(&rec);
+    fc = conn_open(&rec);
+    fd = conn_open(&rec);
+    cw_group_add(fa, "g");
+    cw_group_add(fb, "g");
+    cw_group_add(fc, "g");
+}
+
+static void a_closes_c(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa)
+        CHECK_EQ(cw_close(fc, 4000, "bye"), 0);
+}
+
+static void test_send_member_closes_later_one(void)
+{
+    three_members();
+    on_event = a_closes_c;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
+    cw_conn *order[] = {fa, fb};
+    CHECK(events_are(0, order, 2));
+    CHECK_EQ(ngone, 1);
+    CHECK(gone[0] == fc);
+    CHECK_EQ(gone_code[0], 4000);
+    CHECK_EQ(members_used(), 2);
+    /* c got its close frame, nothing else */
+    uint8_t q[32];
+    CHECK_EQ(queued(fc, q, sizeof q), 7);
+    CHECK_MEM(q, "\x88\x05\x0f\xa0" "bye", 7);
+    on_event = NULL;
+    nev = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
+    CHECK(events_are(0, order, 2));
+}
+
+/* No I/O block for c's close frame: c is dropped at once (CLOSED, socket
+ * gone, slot freed after the batch) in the middle of the fan-out. */
+static void test_send_member_dropped_midway(void)
+{
+    three_members();
+    on_event = a_closes_c;
+    cw_io_pool.limit = cw_io_pool.used; /* every I/O block taken */
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
+    cw_io_pool.limit = cw_io_pool.count;
+    cw_conn *order[] = {fa, fb};
+    CHECK(events_are(0, order, 2));
+    CHECK_EQ(fc->state, CW_ST_CLOSED);
+    CHECK(fc->tx.head == NULL);
+    CHECK_EQ(ngone, 1);
+    CHECK(gone[0] == fc);
+    CHECK_EQ(gone_code[0], 4000);
+    CHECK_EQ(members_used(), 2);
+    CHECK_EQ(cw_group_add(fc, "g"), CW_ECLOSED);
+    CHECK(fc->flags & CW_CF_DIRTY); /* to be freed after the batch */
+}
+
+static void each_closes_itself(cw_conn *c, const char *type)
+{
+    (void)type;
+    CHECK_EQ(cw_close(c, 1000, NULL), 0);
+}
+
+static void test_send_members_close_themselves(void)
+{
+    three_members();
+    on_event = each_closes_itself;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 3);
+    cw_conn *order[] = {fa, fb, fc};
+    CHECK(events_are(0, order, 3));
+    CHECK_EQ(ngone, 3);
+    CHECK_EQ(groups_used(), 0); /* freed once the fan-out ended */
+    CHECK_EQ(members_used(), 0);
+    uint8_t q[8];
+    CHECK_EQ(queued(fb, q, sizeof q), 4);
+    CHECK_MEM(q, "\x88\x02\x03\xe8", 4);
+}
+
+static void a_discards_b(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa)
+        CHECK_EQ(cw_group_discard(fb, "g"), 0);
+}
+
+static void test_send_member_discards_another(void)
+{
+    three_members();
+    on_event = a_discards_b;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
+    cw_conn *order[] = {fa, fc};
+    CHECK(events_are(0, order, 2));
+    CHECK_EQ(members_used(), 2);
+    CHECK_EQ(ngone, 0);
+    CHECK_EQ(fb->state, CW_ST_OPEN);
+    CHECK_EQ(cw_group_discard(fb, "g"), CW_ENOENT);
+}
+
+static void a_leaves_and_rejoins(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa) {
+        CHECK_EQ(cw_group_discard(fa, "g"), 0);
+        CHECK_EQ(cw_group_add(fa, "g"), 0);
+        CHECK_EQ(cw_group_add(fd, "g"), 0); /* and a newcomer */
+    }
+}
+
+static void test_send_rejoin_and_newcomer_not_visited(void)
+{
+    three_members();
+    on_event = a_leaves_and_rejoins;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 3);
+    cw_conn *order[] = {fa, fb, fc};
+    CHECK(events_are(0, order, 3));
+    CHECK_EQ(members_used(), 4);
+    /* the next fan-out sees the new order */
+    on_event = NULL;
+    nev = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 4);
+    cw_conn *order2[] = {fb, fc, fa, fd};
+    CHECK(events_are(0, order2, 4));
+}
+
+static void a_replaces_last(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa) {
+        CHECK_EQ(cw_group_discard(fc, "g"), 0); /* the last member when it started */
+        CHECK_EQ(cw_group_add(fd, "g"), 0);
+    }
+}
+
+static void test_send_last_member_leaves(void)
+{
+    three_members();
+    on_event = a_replaces_last;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
+    cw_conn *order[] = {fa, fb};
+    CHECK(events_are(0, order, 2));
+    CHECK_EQ(members_used(), 3);
+}
+
+static unsigned groups_inside;
+
+static void a_empties_group(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa) {
+        cw_groups_discard_all(fc);
+        cw_groups_discard_all(fb);
+        cw_groups_discard_all(fa);
+        groups_inside = groups_used(); /* kept while the fan-out runs */
+    }
+}
+
+static void test_send_group_emptied_midway(void)
+{
+    three_members();
+    on_event = a_empties_group;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 1);
+    CHECK_EQ(groups_inside, 1);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 0);
+    /* the name can be used again */
+    on_event = NULL;
+    CHECK_EQ(cw_group_add(fb, "g"), 0);
+    nev = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 1);
+    CHECK(nev == 1 && evs[0].c == fb);
+}
+
+static void a_closes_group(cw_conn *c, const char *type)
+{
+    (void)type;
+    if (c == fa)
+        CHECK_EQ(cw_group_close(&cw_srv, "g", 4001, "closed"), 3);
+}
+
+static void test_send_group_closed_midway(void)
+{
+    three_members();
+    on_event = a_closes_group;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 1);
+    cw_conn *order[] = {fa};
+    CHECK(events_are(0, order, 1));
+    CHECK_EQ(ngone, 3);
+    CHECK(gone[0] == fa && gone[1] == fb && gone[2] == fc);
+    CHECK(gone_code[0] == 4001 && gone_code[1] == 4001 && gone_code[2] == 4001);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+/* An event handler that sends to its own group again, forever: bounded. */
+static int last_nested_rc;
+
+static void resend(cw_conn *c, const char *type)
+{
+    (void)c;
+    last_nested_rc = cw_group_send(&cw_srv, "g", type, NULL, 0);
+}
+
+static void test_nested_send_bounded(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    CHECK_EQ(cw_group_add(a, "g"), 0);
+    on_event = resend;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "again", NULL, 0), 1);
+    CHECK_EQ(nev, 8); /* MAX_NESTING levels, then refused */
+    CHECK_EQ(last_nested_rc, 1);
+    CHECK_EQ(members_used(), 1);
+    /* the depth is given back: the next send works the same */
+    nev = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "again", NULL, 0), 1);
+    CHECK_EQ(nev, 8);
+}
+
+static int innermost_rc;
+static int depth_now;
+
+static void resend_track(cw_conn *c, const char *type)
+{
+    (void)c;
+    depth_now++;
+    int rc = cw_group_send(&cw_srv, "g", type, NULL, 0);
+    if (rc < 0)
+        innermost_rc = rc;
+    depth_now--;
+}
+
+static void test_nested_send_refused_depth(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    CHECK_EQ(cw_group_add(a, "g"), 0);
+    on_event = resend_track;
+    innermost_rc = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "again", NULL, 0), 1);
+    CHECK_EQ(innermost_rc, CW_EINVAL);
+    CHECK_EQ(depth_now, 0);
+}
+
+/* Two groups sending to each other: each group's depth is bounded. */
+static void ping_pong(cw_conn *c, const char *type)
+{
+    (void)c;
+    cw_group_send(&cw_srv, strcmp(type, "to.g1") == 0 ? "g2" : "g1",
+                  strcmp(type, "to.g1") == 0 ? "to.g2" : "to.g1", NULL, 0);
+}
+
+static void test_nested_ping_pong(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    CHECK_EQ(cw_group_add(a, "g1"), 0);
+    CHECK_EQ(cw_group_add(a, "g2"), 0);
+    on_event = ping_pong;
+    CHECK_EQ(cw_group_send(&cw_srv, "g1", "to.g1", NULL, 0), 1);
+    CHECK_EQ(nev, 16);
+}
+
+/* ---- broadcasts ---- */
+
+static void test_broadcast_one_frame(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&no_event);
+    cw_conn *d = conn_open(&rec);
+    if (!a || !b || !c || !d)
+        return;
+    cw_group_add(a, "g");
+    cw_group_add(b, "g");
+    cw_group_add(c, "g");
+    cw_group_add(d, "h");
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "hello", 5), 3);
+    /* one encoded frame, referenced by every member's queue */
+    CHECK(a->tx.head && a->tx.head->shared);
+    if (!a->tx.head || !a->tx.head->shared || !b->tx.head || !c->tx.head)
+        return;
+    cw_shared *sh = a->tx.head->shared;
+    CHECK(b->tx.head->shared == sh);
+    CHECK(c->tx.head->shared == sh);
+    CHECK_EQ(sh->refs, 3);
+    CHECK_EQ(sh->len, 7);
+    CHECK_MEM(sh->data, "\x81\x05hello", 7);
+    CHECK(d->tx.head == NULL);
+    CHECK_EQ(cw_io_pool.used, 1);
+    CHECK_EQ(cw_ref_pool.used, 3);
+    CHECK_EQ(cw_srv.stats.msgs_out, 3);
+    CHECK_EQ(nev, 0); /* a broadcast runs no consumer code */
+    /* binary, and an empty text */
+    CHECK_EQ(cw_group_broadcast_binary(&cw_srv, "g", "\x00\xff", 2), 3);
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "", 0), 3);
+    uint8_t q[32];
+    CHECK_EQ(queued(b, q, sizeof q), 7 + 4 + 2);
+    CHECK_MEM(q, "\x81\x05hello\x82\x02\x00\xff\x81\x00", 13);
+    /* frames are given back when the last queue lets go */
+    cw_txq_clear(&a->tx);
+    cw_txq_clear(&b->tx);
+    CHECK_EQ(cw_io_pool.used, 3);
+    cw_txq_clear(&c->tx);
+    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_ref_pool.used, 0);
+}
+
+static void test_broadcast_refusals(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    cw_group_add(a, "g");
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "\xc3", 1), CW_EINVAL); /* not UTF-8 */
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "a\xed\xa0\x80", 4), CW_EINVAL);
+    CHECK_EQ(cw_group_broadcast_binary(&cw_srv, "g", "\xc3", 1), 1); /* binary is anything */
+    cw_txq_clear(&a->tx);
+    /* no group: nothing encoded, no buffer taken */
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "nobody", "x", 1), 0);
+    CHECK_EQ(cw_io_pool.used, 0);
+    /* larger than a send queue may ever hold */
+    cw_srv.opt.sendq_max = 2048;
+    static char big[2049];
+    memset(big, 'b', sizeof big);
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", big, 2049), CW_ETOOBIG);
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", big, 2048), 1);
+    CHECK(a->tx.head && a->tx.head->shared && a->tx.head->shared->len == 2048 + 4);
+    CHECK_EQ(a->state, CW_ST_OPEN);
+}
+
+/* A member whose queue is over its bound gets the overflow policy (1008)
+ * and leaves the group; the others get the frame. */
+static void test_broadcast_slow_member(void)
+{
+    setup();
+    cw_srv.opt.sendq_max = 1024;
+    cw_conn *a = conn_open(&rec), *slow = conn_open(&rec), *c = conn_open(&rec);
+    if (!a || !slow || !c)
+        return;
+    cw_group_add(a, "g");
+    cw_group_add(slow, "g");
+    cw_group_add(c, "g");
+    static char pile[1000];
+    memset(pile, 'p', sizeof pile);
+    CHECK_EQ(cw_send_text(slow, pile, sizeof pile), 0);
+    static char msg[100];
+    memset(msg, 'm', sizeof msg);
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", msg, sizeof msg), 2);
+    CHECK_EQ(cw_srv.stats.sendq_overflows, 1);
+#if !defined(CONFIG_SENDQ_DROP)
+    CHECK_EQ(slow->state, CW_ST_CLOSING);
+    CHECK_EQ(ngone, 1);
+    CHECK(gone[0] == slow);
+    CHECK_EQ(gone_code[0], CW_CLOSE_POLICY);
+    CHECK_EQ(members_used(), 2);
+#endif
+    CHECK(a->tx.head && a->tx.head->shared);
+    CHECK(c->tx.head && c->tx.head->shared);
+    CHECK(a->tx.head && c->tx.head && a->tx.head->shared == c->tx.head->shared);
+    CHECK(a->tx.head && a->tx.head->shared->refs == 2);
+}
+
+/* ---- closing a group ---- */
+
+static void test_group_close(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&no_event);
+    cw_conn *d = conn_open(&rec);
+    if (!a || !b || !c || !d)
+        return;
+    cw_group_add(a, "users");
+    cw_group_add(b, "users");
+    cw_group_add(c, "users");
+    cw_group_add(b, "other");
+    cw_group_add(d, "other");
+    CHECK_EQ(cw_group_close(&cw_srv, "users", 4000, "session ended"), 3);
+    CHECK_EQ(ngone, 3);
+    CHECK(gone[0] == a && gone[1] == b && gone[2] == c);
+    CHECK(gone_code[0] == 4000 && gone_code[1] == 4000 && gone_code[2] == 4000);
+    CHECK_EQ(a->state, CW_ST_CLOSING);
+    CHECK_EQ(d->state, CW_ST_OPEN);
+    uint8_t q[40];
+    CHECK_EQ(queued(c, q, sizeof q), 2 + 2 + 13);
+    CHECK_MEM(q, "\x88\x0f\x0f\xa0session ended", 17);
+    /* every membership of the closed members went, other groups too */
+    CHECK_EQ(members_used(), 1);
+    CHECK_EQ(groups_used(), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, "other", "t", NULL, 0), 1);
+    /* a second close finds nobody */
+    CHECK_EQ(cw_group_close(&cw_srv, "users", 4000, NULL), 0);
+    /* without a reason: the code alone */
+    CHECK_EQ(cw_group_close(&cw_srv, "other", 1001, NULL), 1);
+    CHECK_EQ(queued(d, q, sizeof q), 4);
+    CHECK_MEM(q, "\x88\x02\x03\xe9", 4);
+}
+
+static void test_group_close_arguments(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    if (!a)
+        return;
+    cw_group_add(a, "g");
+    static const int bad_codes[] = {-1, 0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000};
+    for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++)
+        CHECK_EQ(cw_group_close(&cw_srv, "g", bad_codes[i], NULL), CW_EINVAL);
+    char reason[130];
+    memset(reason, 'r', sizeof reason);
+    reason[124] = 0;
+    CHECK_EQ(cw_group_close(&cw_srv, "g", 1000, reason), CW_EINVAL); /* 124 bytes */
+    CHECK_EQ(cw_group_close(&cw_srv, "g", 1000, "\xff"), CW_EINVAL);
+    CHECK_EQ(ngone, 0);
+    CHECK_EQ(a->state, CW_ST_OPEN);
+    reason[123] = 0;
+    CHECK_EQ(cw_group_close(&cw_srv, "g", 4999, reason), 1);
+    uint8_t q[140];
+    CHECK_EQ(queued(a, q, sizeof q), 2 + 125);
+    CHECK_MEM(q, "\x88\x7d\x13\x87", 4);
+}
+
+/* The presence pattern: each member's disconnect tells the group that it
+ * left, while the group is being closed. Members already closing are not
+ * told; nobody is told twice. */
+static void say_left(cw_conn *c, int code)
+{
+    (void)code;
+    char who[8];
+    snprintf(who, sizeof who, "%c", c == fa ? 'a' : c == fb ? 'b' : c == fc ? 'c' : '?');
+    cw_group_send(&cw_srv, "g", "user.left", who, 1);
+}
+
+static void test_group_close_presence(void)
+{
+    three_members();
+    on_disconnect = say_left;
+    CHECK_EQ(cw_group_close(&cw_srv, "g", 4003, NULL), 3);
+    CHECK_EQ(nev, 3);
+    if (nev == 3) {
+        CHECK(evs[0].c == fb && evs[0].data[0] == 'a');
+        CHECK(evs[1].c == fc && evs[1].data[0] == 'a');
+        CHECK(evs[2].c == fc && evs[2].data[0] == 'b');
+    }
+    CHECK_EQ(ngone, 3);
+    CHECK_EQ(groups_used(), 0);
+    CHECK_EQ(members_used(), 0);
+}
+
+/* Closes cascade: while the group is being closed, a's disconnect closes
+ * b directly; the group close then skips b (one close frame, one
+ * disconnect each). */
+static void a_takes_b_along(cw_conn *c, int code)
+{
+    (void)code;
+    if (c == fa)
+        CHECK_EQ(cw_close(fb, 4004, NULL), 0);
+}
+
+static void test_group_close_cascade(void)
+{
+    three_members();
+    on_disconnect = a_takes_b_along;
+    CHECK_EQ(cw_group_close(&cw_srv, "g", 4000, NULL), 2); /* a and c; b was closed by a */
+    CHECK_EQ(ngone, 3);
+    CHECK(gone[0] == fa && gone[1] == fb && gone[2] == fc);
+    CHECK(gone_code[0] == 4000 && gone_code[1] == 4004 && gone_code[2] == 4000);
+    uint8_t q[16];
+    CHECK_EQ(queued(fb, q, sizeof q), 4); /* one close frame only */
+    CHECK_MEM(q, "\x88\x02\x0f\xa4", 4);
+    CHECK_EQ(members_used(), 0);
+}
+
+int main(void)
+{
+    RUN(test_add_discard);
+    RUN(test_names);
+    RUN(test_add_when_not_open);
+    RUN(test_group_table_full);
+    RUN(test_member_table_full);
+    RUN(test_discard_all_on_close);
+    RUN(test_disconnect_sees_groups);
+    RUN(test_send_events);
+    RUN(test_send_member_closes_later_one);
+    RUN(test_send_member_dropped_midway);
+    RUN(test_send_members_close_themselves);
+    RUN(test_send_member_discards_another);
+    RUN(test_send_rejoin_and_newcomer_not_visited);
+    RUN(test_send_last_member_leaves);
+    RUN(test_send_group_emptied_midway);
+    RUN(test_send_group_closed_midway);
+    RUN(test_nested_send_bounded);
+    RUN(test_nested_send_refused_depth);
+    RUN(test_nested_ping_pong);
+    RUN(test_broadcast_one_frame);
+    RUN(test_broadcast_refusals);
+    RUN(test_broadcast_slow_member);
+    RUN(test_group_close);
+    RUN(test_group_close_arguments);
+    RUN(test_group_close_presence);
+    RUN(test_group_close_cascade);
+    return cw_unit_done();
+}
