@@ -86,8 +86,10 @@ static void chat_receive(cw_conn *c, const cw_msg *m)
 
 static void chat_event(cw_conn *c, const char *type, const uint8_t *data, size_t len)
 {
-    /* chat.message bodies are already the JSON the page expects. */
-    if (strcmp(type, "chat.message") == 0)
+    /* chat.message bodies are already the JSON the page expects. Like
+     * Channels, "chat_message" (what a Django peer on the Redis layer may
+     * send) names the same handler. */
+    if (cw_event_is(type, "chat.message"))
         cw_send_text(c, (const char *)data, len);
 }
 

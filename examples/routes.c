@@ -1,10 +1,15 @@
 /* routes.c: chanwired's URL routes (Channels' websocket_urlpatterns). */
 #include "consumers.h"
+#include "cw_config.h"
 
 static const cw_route routes[] = {
     {"/ws/echo/", &cw_demo_echo, 0},
+#if defined(CONFIG_GROUPS) && defined(CONFIG_JSON)
+    /* These need groups and JSON; a build without them (the tiny profile)
+     * serves the echo socket only. */
     {"/ws/chat/<room>/", &cw_demo_chat, 0},
     {"/ws/users/", &cw_demo_users, CW_ROUTE_AUTH},
+#endif
 };
 
 const cw_route *cw_demo_routes(size_t *n)

@@ -67,8 +67,26 @@ static void users_receive(cw_conn *c, const cw_msg *m)
 
 static void users_event(cw_conn *c, const char *type, const uint8_t *data, size_t len)
 {
-    (void)type; /* presence, user.message, or anything sent with chanwire-send */
-    cw_send_text(c, (const char *)data, len);
+    /* presence, user.message, or anything sent with chanwire-send. The page
+     * tells them apart by "type": a body is the event's other keys, so put
+     * the type back in front unless the body repeats it (as ours do). */
+    static char out[4096];
+    const char *d = (const char *)data;
+    size_t i = 0;
+    cw_json_val v;
+    while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+        i++;
+    if (i == len || d[i] != '{' || cw_json_get(d, len, "type", &v) != CW_ENOENT ||
+        len + strlen(type) + 16 > sizeof out) {
+        cw_send_text(c, d, len);
+        return;
+    }
+    size_t j = i + 1;
+    while (j < len && (d[j] == ' ' || d[j] == '\t' || d[j] == '\n' || d[j] == '\r'))
+        j++;
+    int n = snprintf(out, sizeof out, "{\"type\":\"%s\"%s", type, d[j] == '}' ? "" : ",");
+    memcpy(out + n, d + i + 1, len - i - 1);
+    cw_send_text(c, out, (size_t)n + len - i - 1);
 }
 
 static void users_disconnect(cw_conn *c, int code)

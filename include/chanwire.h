@@ -97,6 +97,14 @@ typedef struct cw_options {
     unsigned jwt_leeway_s;
     cw_auth_fn auth;              /* optional extra hook */
     const char *www_dir;          /* static files over GET/HEAD; NULL: none */
+    unsigned tls_max_sessions;    /* <= CONFIG_TLS_MAX_CONNS */
+    unsigned tls_arena_bytes;     /* <= CONFIG_TLS_ARENA_SIZE */
+    /* GET /stats on the HTTP port answers the counters and pools as text
+     * (builds with CONFIG_STATS_ENDPOINT; on by default there, 0 turns it
+     * off). The control socket's "stats" answers the same either way. */
+    int stats_endpoint;
+    unsigned max_groups;          /* <= CONFIG_MAX_GROUPS */
+    unsigned max_memberships;     /* <= CONFIG_MAX_MEMBERSHIPS */
 } cw_options;
 
 void cw_options_init(cw_options *o);
@@ -107,6 +115,13 @@ cw_server *cw_server_init(const cw_options *o);
 /* Adds a listening socket on "ADDR:PORT" or "[ADDR6]:PORT". Returns 0, or
  * CW_ESYS with a one-line reason in err. */
 int cw_listen(cw_server *s, const char *addr_port, char *err, size_t errlen);
+/* wss:// and HTTPS (builds with CONFIG_TLS; CW_EINVAL otherwise): load a
+ * certificate chain and key once (errors name the file), then add TLS
+ * listeners beside plain ones. SIGHUP reloads the same files; open
+ * connections keep the pair they started with. */
+int cw_tls_setup(cw_server *s, const char *cert_file, const char *key_file, char *err,
+                 size_t errlen);
+int cw_listen_tls(cw_server *s, const char *addr_port, char *err, size_t errlen);
 /* The port of listener i (useful after listening on port 0), or -1. */
 int cw_listen_port(cw_server *s, unsigned i);
 /* Runs until SIGTERM/SIGINT or cw_stop, then shuts down gracefully: close
@@ -116,6 +131,32 @@ void cw_stop(cw_server *s);
 /* Opens the local control socket at path (mode 0660; only root, our uid or
  * our gid may use it) through which chanwire-send publishes to groups. */
 int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen);
+/* The Redis channel layer (builds with CONFIG_LAYER_REDIS; CW_EINVAL
+ * otherwise): groups span every process on the same Redis and prefix, other
+ * chanwire daemons and Django projects using channels_redis's
+ * RedisPubSubChannelLayer alike. It connects in the background and keeps
+ * reconnecting; local groups work throughout. Returns 0, or CW_EINVAL with
+ * a one-line reason in err (bad address or prefix). */
+typedef struct {
+    const char *addr;        /* Redis as "HOST:PORT" or "[ADDR6]:PORT": numeric or localhost */
+    const char *prefix;      /* channels_redis's "prefix"; NULL: "asgi" */
+    const char *username;    /* Redis 6 ACL user, or NULL */
+    const char *password;    /* AUTH password, or NULL */
+    unsigned backoff_min_ms; /* first reconnect delay, doubling; 0: 100 */
+    unsigned backoff_max_ms; /* its cap; 0: CONFIG_LAYER_REDIS_BACKOFF_MAX_MS */
+} cw_redis_options;
+int cw_redis_layer(cw_server *s, const cw_redis_options *o, char *err, size_t errlen);
+/* Least privilege for a server started as root, called after cw_listen and
+ * cw_control_listen: becomes `user` (its uid and gid, supplementary groups
+ * cleared; the control socket is handed to it) and, with chroot_dir,
+ * chroots there first. Either may be NULL. Returns 0, or CW_ESYS with a
+ * one-line reason in err. cw_running_as_root() says whether it is needed. */
+int cw_drop_privileges(cw_server *s, const char *user, const char *chroot_dir, char *err,
+                       size_t errlen);
+int cw_running_as_root(void);
+/* 0 when user (may be NULL) names an /etc/passwd user other than root, else
+ * CW_EINVAL with a one-line reason: check flags before binding anything. */
+int cw_privileges_check(const char *user, char *err, size_t errlen);
 /* Releases the listeners and the poller (tests, or before exec). */
 void cw_server_fini(cw_server *s);
 
@@ -185,6 +226,10 @@ int cw_group_broadcast(cw_server *s, const char *group, const char *text, size_t
 int cw_group_broadcast_binary(cw_server *s, const char *group, const void *data, size_t len);
 /* Closes every member with code and reason. Returns how many. */
 int cw_group_close(cw_server *s, const char *group, int code, const char *reason);
+/* 1 when an event's type names the handler `name`, the way Channels reads
+ * types: '.' and '_' alike, so "chat.message" and "chat_message" (which a
+ * Django peer may send through the channel layer) are the same event. */
+int cw_event_is(const char *type, const char *name);
 
 /* ---- JSON (for consumers that speak it, like JsonWebsocketConsumer) ---- */
 #define CW_JSON_MAX_DEPTH 32
@@ -249,6 +294,8 @@ typedef struct {
     unsigned long accept_pauses; /* EMFILE/ENFILE back-offs */
     unsigned long events_out;    /* group events delivered to consumers */
     unsigned long auth_failures; /* 401/403 at the handshake */
+    unsigned long tls_failures;  /* TLS handshakes that failed */
+    unsigned long tls_refused;   /* TLS sessions or memory exhausted at accept */
 } cw_stats;
 void cw_get_stats(const cw_server *s, cw_stats *out);
 /* Counters and pools as "name value" lines; returns the length. */

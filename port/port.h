@@ -63,10 +63,19 @@ int cw_port_accept(int listen_fd, cw_port_peer *peer);
 ssize_t cw_port_recv(int fd, void *buf, size_t len);
 ssize_t cw_port_sendv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t cw_port_send(int fd, const void *buf, size_t len);
+/* Looks at the first bytes waiting on fd without consuming them. */
+ssize_t cw_port_peek(int fd, void *buf, size_t len);
 void cw_port_shutdown_wr(int fd);
 void cw_port_close(int fd);
 /* The port number a listening fd is bound to (for --listen 127.0.0.1:0). */
 int cw_port_local_port(int fd);
+/* Starts a TCP connection to "ADDR:PORT" ("[ADDR6]:PORT"; numeric or
+ * "localhost", no DNS) without blocking. Returns the fd (wait for
+ * CW_PORT_OUT, then ask cw_port_connect_result), or -1 with errno and a
+ * one-line reason in err (EINVAL: a bad address). */
+int cw_port_connect(const char *addr_port, char *err, size_t errlen);
+/* 0 once the connection started on fd is up, else the errno it failed with. */
+int cw_port_connect_result(int fd);
 
 /* A listening UNIX stream socket at path (an old socket file there is
  * replaced), chmod'ed to mode. Returns the fd or -1 with a reason. */
@@ -80,16 +89,37 @@ void cw_port_unlink_if(const char *path, uint64_t dev, uint64_t ino);
 int cw_port_peer_cred(int fd, long *uid, long *gid);
 /* Our effective uid and gid. */
 void cw_port_self_cred(long *uid, long *gid);
+/* 1 when running with root's effective uid. */
+int cw_port_is_root(void);
+/* uid and gid of a user named in /etc/passwd; -1 with errno (ENOENT). */
+int cw_port_user_ids(const char *user, long *uid, long *gid);
+/* Least privilege once every socket is bound: with user, hands own_path
+ * (the control socket; may be NULL) to that user, then chroots to
+ * chroot_dir (may be NULL), clears the supplementary groups and takes the
+ * user's gid and uid for good. 0, or -1 with a one-line reason in err. */
+int cw_port_drop_privileges(const char *user, const char *chroot_dir, const char *own_path,
+                            char *err, size_t errlen);
 /* Copies up to len bytes of file_fd from *offset to the socket without a
  * user-space buffer where the OS can. Returns bytes sent or -1 + errno. */
 ssize_t cw_port_sendfile(int sock_fd, int file_fd, uint64_t *offset, size_t len);
 /* Opens a regular file below dir_fd for reading (no "..", final symlink
  * refused); fills its size. -1 + errno (EISDIR for a directory). */
 int cw_port_open_file(int dir_fd, const char *relpath, uint64_t *size);
+/* Reads up to len bytes of a file at offset. */
+ssize_t cw_port_pread(int fd, void *buf, size_t len, uint64_t offset);
 int cw_port_open_dir(const char *path);
 
 /* Unix time in seconds (for token expiry). */
 int64_t cw_port_wall_seconds(void);
+
+/* ---- hardware watchdog (CONFIG_WATCHDOG; port/linux/watchdog.c) ----
+ * open: the device, asking for timeout_s seconds when non-zero; fills the
+ * driver's timeout in *timeout (-1 when it will not say). 0 or -1 + errno.
+ * kick: one keep-alive write. close: the magic 'V' then close, so a clean
+ * exit disarms it (drivers built with nowayout stay armed). */
+int cw_port_watchdog_open(const char *dev, unsigned timeout_s, int *timeout);
+void cw_port_watchdog_kick(void);
+void cw_port_watchdog_close(void);
 
 /* ---- signals: SIGTERM/SIGINT/SIGHUP become readable bytes on an fd ---- */
 #define CW_SIG_TERM 1u

@@ -10,6 +10,9 @@
 #include "router.h"
 #include "server.h"
 #include "static.h"
+#if defined(CONFIG_TLS)
+#include "tls.h"
+#endif
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -30,7 +33,9 @@ static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
 
 static void on_io(struct cw_io *io, unsigned events);
 static void on_timer(struct cw_timer *t);
+#if defined(CONFIG_STATIC_FILES)
 static void send_file(cw_conn *c);
+#endif
 
 #define CONN_OF(ptr, member) ((cw_conn *)(void *)((char *)(ptr) - offsetof(cw_conn, member)))
 
@@ -42,6 +47,53 @@ static uint32_t now32(void)
 static int would_block(void)
 {
     return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* ---- transport: plain TCP, or TLS on the same socket ---- */
+
+static ssize_t conn_recv(cw_conn *c, void *buf, size_t len)
+{
+#if defined(CONFIG_TLS)
+    if (c->tls) {
+        ssize_t n = cw_tls_recv(c->tls, buf, len);
+        if (n > 0 && cw_tls_pending(c->tls)) {
+            /* Decrypted bytes wait inside mbedTLS, where the poller cannot
+             * see them: come back after this batch. */
+            c->flags |= CW_CF_RX_AGAIN;
+            cw_server_mark_dirty(c);
+        }
+        return n;
+    }
+#endif
+    return cw_port_recv(c->io.fd, buf, len);
+}
+
+static ssize_t conn_sendv(cw_conn *c, const struct iovec *iov, int n)
+{
+#if defined(CONFIG_TLS)
+    if (c->tls)
+        return cw_tls_sendv(c->tls, iov, n);
+#endif
+    return cw_port_sendv(c->io.fd, iov, n);
+}
+
+static void conn_shutdown_wr(cw_conn *c)
+{
+#if defined(CONFIG_TLS)
+    if (c->tls)
+        cw_tls_close_notify(c->tls);
+#endif
+    cw_port_shutdown_wr(c->io.fd);
+}
+
+static int transport_wants_write(const cw_conn *c)
+{
+#if defined(CONFIG_TLS)
+    return c->tls && cw_tls_wants_write(c->tls);
+#else
+    (void)c;
+    return 0;
+#endif
 }
 
 void cw_conn_pool_init(unsigned max_conns)
@@ -75,7 +127,16 @@ static void update_interest(cw_conn *c)
         c->flags &= (uint8_t)~CW_CF_RX_PAUSED;
     if (!(c->flags & CW_CF_RX_PAUSED) && c->state != CW_ST_FILE)
         ev |= CW_PORT_IN;
-    if (c->tx.head || c->state == CW_ST_FILE)
+#if defined(CONFIG_TLS)
+    /* Resuming a paused reader: what mbedTLS already decrypted will not
+     * show up as readiness. */
+    if ((ev & CW_PORT_IN) && c->tls && cw_tls_done(c->tls) && cw_tls_pending(c->tls) &&
+        !(c->flags & CW_CF_RX_AGAIN)) {
+        c->flags |= CW_CF_RX_AGAIN;
+        cw_server_mark_dirty(c);
+    }
+#endif
+    if (c->tx.head || c->state == CW_ST_FILE || transport_wants_write(c))
         ev |= CW_PORT_OUT;
     cw_reactor_set(&c->io, ev);
 }
@@ -111,8 +172,10 @@ static void notify(cw_conn *c, int code)
     c->close_code = (uint16_t)code;
     if (c->consumer->disconnect)
         c->consumer->disconnect(c, code);
+#if defined(CONFIG_GROUPS)
     /* After the callback, so it can still tell its groups goodbye. */
     cw_groups_discard_all(c);
+#endif
 }
 
 /* Closes the socket now. The slot is freed after this batch, so events
@@ -129,6 +192,10 @@ static void drop(cw_conn *c, int code)
     cw_reactor_del(&c->io);
     cw_port_close(c->io.fd);
     c->io.fd = -1;
+#if defined(CONFIG_TLS)
+    cw_tls_close(c->tls);
+    c->tls = NULL;
+#endif
     release_buffers(c);
     cw_server_mark_dirty(c);
 }
@@ -253,6 +320,7 @@ static void arm_ping(cw_conn *c)
         cw_timer_cancel(&c->timer);
 }
 
+#if defined(CONFIG_STATIC_FILES)
 /* Static files: GET and HEAD below --www; the body goes out by sendfile
  * from flush() as the socket drains. */
 static void serve_static(cw_conn *c)
@@ -304,6 +372,23 @@ static void serve_static(cw_conn *c)
 static void send_file(cw_conn *c)
 {
     cw_http_req *r = c->req;
+#if defined(CONFIG_TLS)
+    if (c->tls && r->file_left > 0) {
+        /* No sendfile through TLS: the next piece goes through the queue,
+         * at most 32 KiB of I/O blocks at a time. */
+        size_t chunk = r->file_left > 32768 ? 32768 : (size_t)r->file_left;
+        ssize_t n = cw_port_pread(r->file_fd, loop_buf, chunk, r->file_off);
+        if (n <= 0 || cw_txq_append(&c->tx, loop_buf, (size_t)n, NULL, 0) < 0) {
+            drop(c, 0);
+            return;
+        }
+        r->file_off += (uint64_t)n;
+        r->file_left -= (uint64_t)n;
+        cw_timer_arm(&c->timer, cw_srv.opt.handshake_timeout_ms, on_timer);
+        cw_server_mark_dirty(c);
+        return;
+    }
+#endif
     while (r->file_left > 0) {
         size_t chunk = r->file_left > (1u << 20) ? (1u << 20) : (size_t)r->file_left;
         ssize_t n = cw_port_sendfile(c->io.fd, r->file_fd, &r->file_off, chunk);
@@ -323,6 +408,7 @@ static void send_file(cw_conn *c)
     c->state = CW_ST_HTTP; /* so enter_drain accounts it as it left HTTP */
     enter_drain(c);
 }
+#endif /* CONFIG_STATIC_FILES */
 
 /* Checks that run before any consumer code: Origin, the built-in JWT,
  * the auth hook, the route's auth requirement. Returns 0 or a status. */
@@ -335,6 +421,7 @@ static int authorize(cw_conn *c, const cw_route *route)
                cw_http_header_value(r, "origin"));
         return 403;
     }
+#if defined(CONFIG_JWT)
     if (o->jwt_secret) {
         const char *tok = cw_auth_find_token(r, o->jwt_cookie ? o->jwt_cookie : "jwt",
                                              o->jwt_query ? o->jwt_query : "token");
@@ -354,6 +441,7 @@ static int authorize(cw_conn *c, const cw_route *route)
                 return 503;
         }
     }
+#endif
     if (o->auth) {
         int st = o->auth(c);
         if (st)
@@ -363,6 +451,34 @@ static int authorize(cw_conn *c, const cw_route *route)
         return 401;
     return 0;
 }
+
+#if defined(CONFIG_STATS_ENDPOINT)
+/* GET /stats: the counters and pools as text, the same report as the
+ * control socket's "stats" (this connection counts in conns_http and the
+ * conn pool; its request buffer is given back first). */
+static void serve_stats(cw_conn *c)
+{
+    cw_http_req *r = c->req;
+    int head = cw_span_eq(r, r->method, "HEAD");
+    if (!head && !cw_span_eq(r, r->method, "GET")) {
+        http_answer(c, 405, "method not allowed for /stats");
+        return;
+    }
+    cw_pool_put(&req_pool, r);
+    c->req = NULL;
+    char body[4096], hdr[200];
+    size_t bn = cw_stats_report(body, sizeof body);
+    int hn = snprintf(hdr, sizeof hdr,
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                      "Connection: close\r\n\r\n", bn);
+    if (hn <= 0 || cw_txq_append(&c->tx, hdr, (size_t)hn, body, head ? 0 : bn) < 0) {
+        drop(c, 0);
+        return;
+    }
+    enter_drain(c);
+}
+#endif
 
 static void handle_request(cw_conn *c)
 {
@@ -374,12 +490,22 @@ static void handle_request(cw_conn *c)
     }
     /* NUL-terminate the path in place: the byte after it is '?' or ' '. */
     r->data[r->path.off + r->path.len] = 0;
+#if defined(CONFIG_STATS_ENDPOINT)
+    if (cw_srv.opt.stats_endpoint && cw_span_eq(r, r->path, "/stats") &&
+        !cw_handshake_is_upgrade(r)) {
+        serve_stats(c);
+        return;
+    }
+#endif
     int ri = cw_server_route(r->data + r->path.off, r->path.len, c->args, sizeof c->args);
     if (ri < 0) {
-        if (cw_srv.www_fd >= 0 && !cw_handshake_is_upgrade(r))
+#if defined(CONFIG_STATIC_FILES)
+        if (cw_srv.www_fd >= 0 && !cw_handshake_is_upgrade(r)) {
             serve_static(c);
-        else
-            http_answer(c, 404, "no route for the path");
+            return;
+        }
+#endif
+        http_answer(c, 404, "no route for the path");
         return;
     }
     const cw_route *route = &cw_srv.opt.routes[ri];
@@ -406,7 +532,9 @@ static void handle_request(cw_conn *c)
         /* Refused: no disconnect for a connect that did not succeed. */
         if (st < 400 || st > 599)
             st = 403;
+#if defined(CONFIG_GROUPS)
         cw_groups_discard_all(c);
+#endif
         c->consumer = NULL;
         c->state = CW_ST_HTTP;
         cw_srv.stats.conns_http++;
@@ -438,7 +566,7 @@ static void handle_request(cw_conn *c)
 static void read_http(cw_conn *c)
 {
     cw_http_req *r = c->req;
-    ssize_t n = cw_port_recv(c->io.fd, r->data + r->len, sizeof r->data - r->len);
+    ssize_t n = conn_recv(c, r->data + r->len, sizeof r->data - r->len);
     if (n <= 0) {
         if (n < 0 && would_block())
             return;
@@ -574,7 +702,7 @@ static void read_ws(cw_conn *c)
     ssize_t n;
     if (direct && room >= DIRECT_READ_MIN) {
         /* A large payload is streaming: read it where it belongs. */
-        n = cw_port_recv(c->io.fd, direct, room);
+        n = conn_recv(c, direct, room);
         if (n > 0) {
             c->last_rx_ms = now32();
             c->flags &= (uint8_t)~CW_CF_PING_SENT;
@@ -587,11 +715,14 @@ static void read_ws(cw_conn *c)
             memcpy(loop_buf, c->stash, pre);
         /* Read at most half the queue bound: replies to one read (an echo
          * is as long as its input) then always fit beside what the pause
-         * threshold lets pile up, so back-pressure, not 1008, slows it. */
-        size_t want = cw_srv.opt.sendq_max / 2;
+         * threshold lets pile up, so back-pressure, not 1008, slows it.
+         * The part of a message read earlier is answered with this read's
+         * bytes too: count it (short reads split messages all the time). */
+        size_t want = cw_srv.opt.sendq_max / 2, held = c->rx.msg_len;
+        want = want > held + 1024 ? want - held : 1024;
         if (want > CONFIG_READ_BUF_SIZE)
             want = CONFIG_READ_BUF_SIZE;
-        n = cw_port_recv(c->io.fd, loop_buf + pre, want);
+        n = conn_recv(c, loop_buf + pre, want);
         if (n > 0) {
             if (c->stash) {
                 cw_pool_put(&cw_io_pool, c->stash);
@@ -611,7 +742,7 @@ static void read_ws(cw_conn *c)
 
 static void read_discard(cw_conn *c)
 {
-    ssize_t n = cw_port_recv(c->io.fd, loop_buf, CONFIG_READ_BUF_SIZE);
+    ssize_t n = conn_recv(c, loop_buf, CONFIG_READ_BUF_SIZE);
     if (n > 0 || (n < 0 && would_block()))
         return;
     drop(c, CW_CLOSE_ABNORMAL); /* FIN (or reset): the close is complete */
@@ -627,7 +758,7 @@ static void flush(cw_conn *c)
         size_t want = 0;
         for (int i = 0; i < n; i++)
             want += iov[i].iov_len;
-        ssize_t w = cw_port_sendv(c->io.fd, iov, n);
+        ssize_t w = conn_sendv(c, iov, n);
         if (w < 0) {
             if (would_block())
                 break;
@@ -638,16 +769,34 @@ static void flush(cw_conn *c)
         if ((size_t)w < want)
             break;
     }
+#if defined(CONFIG_STATIC_FILES)
     if (!c->tx.head && c->state == CW_ST_FILE) {
         send_file(c);
         if (c->state == CW_ST_CLOSED)
             return;
     }
+#endif
     if (!c->tx.head && c->state == CW_ST_DRAIN && !(c->flags & CW_CF_SHUT_WR)) {
-        cw_port_shutdown_wr(c->io.fd);
+        conn_shutdown_wr(c);
         c->flags |= CW_CF_SHUT_WR;
     }
     update_interest(c);
+}
+
+/* The bound is on what piles up: one frame into an empty queue always goes
+ * (else a max-size message could never be echoed: its header would tip it
+ * over a bound equal to the message limit). Applies the overflow policy. */
+static int queue_overflows(cw_conn *c, size_t add)
+{
+    uint32_t max = cw_srv.opt.sendq_max;
+    if (!c->tx.bytes || c->tx.bytes + add <= max)
+        return 0;
+    cw_srv.stats.sendq_overflows++;
+#if !defined(CONFIG_SENDQ_DROP)
+    cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
+    start_close(c, CW_CLOSE_POLICY, "send queue full");
+#endif
+    return 1;
 }
 
 int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len)
@@ -656,24 +805,14 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
         return CW_ECLOSED;
     uint8_t hdr[CW_FRAME_MAX_HEADER];
     size_t hl = cw_frame_header(hdr, opcode, 1, len, NULL);
-    uint32_t max = cw_srv.opt.sendq_max;
-    if (len > max)
+    if (len > cw_srv.opt.sendq_max)
         return CW_ETOOBIG;
-    /* The bound is on what piles up: one frame into an empty queue always
-     * goes (else a max-size message could never be echoed: its header
-     * would tip it over a bound equal to the message limit). */
-    if (c->tx.bytes && c->tx.bytes + hl + len > max) {
-        cw_srv.stats.sendq_overflows++;
-#if !defined(CONFIG_SENDQ_DROP)
-        cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
-        start_close(c, CW_CLOSE_POLICY, "send queue full");
-#endif
+    if (queue_overflows(c, hl + len))
         return CW_EFULL;
-    }
     if (!c->tx.head && len >= CONFIG_IO_BUF_SIZE) {
         /* Large and nothing waiting: try the socket first, queue the rest. */
         struct iovec iov[2] = {{hdr, hl}, {(void *)(uintptr_t)data, len}};
-        ssize_t w = cw_port_sendv(c->io.fd, iov, 2);
+        ssize_t w = conn_sendv(c, iov, 2);
         if (w < 0 && !would_block()) {
             drop(c, CW_CLOSE_ABNORMAL);
             return CW_ECLOSED;
@@ -706,15 +845,8 @@ int cw_conn_queue_shared(cw_conn *c, cw_shared *sh)
 {
     if (c->state != CW_ST_OPEN)
         return CW_ECLOSED;
-    uint32_t max = cw_srv.opt.sendq_max;
-    if (c->tx.bytes && c->tx.bytes + sh->len > max) {
-        cw_srv.stats.sendq_overflows++;
-#if !defined(CONFIG_SENDQ_DROP)
-        cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
-        start_close(c, CW_CLOSE_POLICY, "send queue full");
-#endif
+    if (queue_overflows(c, sh->len))
         return CW_EFULL;
-    }
     if (cw_txq_append_shared(&c->tx, sh) < 0) {
         fail(c, CW_CLOSE_TRY_AGAIN, "no queue entry for a broadcast");
         return CW_ENOMEM;
@@ -726,9 +858,45 @@ int cw_conn_queue_shared(cw_conn *c, cw_shared *sh)
 
 /* ---- events ---- */
 
+#if defined(CONFIG_TLS)
+/* Before any HTTP: the TLS handshake. Returns 1 once it is done. */
+static int tls_ready(cw_conn *c)
+{
+    if (cw_tls_done(c->tls))
+        return 1;
+    char peer[64];
+    cw_port_peer_format(&c->peer, peer, sizeof peer);
+    int rc = cw_tls_handshake(c->tls, peer);
+    if (rc == CW_TLS_PLAIN_HTTP) {
+        /* Plain HTTP on the TLS port: answer it in plain text. */
+        cw_tls_close(c->tls);
+        c->tls = NULL;
+        http_answer(c, 400, "plain HTTP sent to the TLS port");
+        return 0;
+    }
+    if (rc < 0) {
+        cw_srv.stats.tls_failures++;
+        drop(c, 0);
+        return 0;
+    }
+    if (rc == 0) {
+        /* The request may have come with the client's last handshake
+         * flight, already inside mbedTLS: read after this batch. */
+        c->flags |= CW_CF_RX_AGAIN;
+        cw_server_mark_dirty(c);
+    }
+    update_interest(c);
+    return 0;
+}
+#endif
+
 static void on_io(struct cw_io *io, unsigned events)
 {
     cw_conn *c = CONN_OF(io, io);
+#if defined(CONFIG_TLS)
+    if (c->tls && !tls_ready(c))
+        return;
+#endif
     if (events & CW_PORT_OUT && c->state != CW_ST_CLOSED)
         flush(c);
     if (!(events & CW_PORT_IN))
@@ -786,22 +954,36 @@ static void on_timer(struct cw_timer *t)
     }
 }
 
-void cw_conn_start(int fd, const cw_port_peer *peer, int reject)
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
 {
     cw_conn *c = cw_pool_get(&conn_pool);
     cw_http_req *r = c ? cw_pool_get(&req_pool) : NULL;
     if (!r) {
-        /* Not even a slot or request buffer to answer from: best effort. */
+        /* Not even a slot or request buffer to answer from: best effort
+         * (in plain text only: a TLS client could not read it). */
         static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                    "Connection: close\r\nContent-Length: 0\r\n\r\n";
         if (c)
             cw_pool_put(&conn_pool, c);
-        cw_port_send(fd, busy, sizeof busy - 1);
+        if (!tls)
+            cw_port_send(fd, busy, sizeof busy - 1);
         cw_port_close(fd);
         cw_srv.stats.rejected_full++;
         return;
     }
     memset(c, 0, offsetof(cw_conn, user));
+#if defined(CONFIG_TLS)
+    if (tls && cw_tls_open(&c->tls, fd) < 0) {
+        cw_pool_put(&req_pool, r);
+        cw_pool_put(&conn_pool, c);
+        cw_port_close(fd);
+        cw_srv.stats.tls_refused++;
+        cw_log(CW_LOG_WARN, "TLS sessions or memory exhausted: refusing a connection");
+        return;
+    }
+#else
+    (void)tls;
+#endif
     c->req = r;
     cw_http_init(r);
     c->peer = *peer;
@@ -834,6 +1016,12 @@ void cw_conn_after_batch(cw_conn *c)
         cw_server_slot_freed(counted);
         return;
     }
+    if (c->flags & CW_CF_RX_AGAIN) {
+        c->flags &= (uint8_t)~CW_CF_RX_AGAIN;
+        on_io(&c->io, CW_PORT_IN);
+        if (c->state == CW_ST_CLOSED)
+            return; /* dropped: it is on the list again, to be freed */
+    }
     if (c->state != CW_ST_FREE)
         flush(c);
 }
@@ -861,8 +1049,36 @@ void cw_conn_abort_all(void)
 
 /* ---- public per-connection API ---- */
 
+struct cw_fanout_frame *cw_fanout_frame;
+
+/* An event body that a member's handler forwards unchanged: encoded (and
+ * its UTF-8 checked) once for the whole fan-out, then shared. */
+static int send_fanout_text(cw_conn *c, struct cw_fanout_frame *f)
+{
+    if (!f->shared && !f->invalid) {
+        if (!cw_utf8_valid(f->data, f->len)) {
+            f->invalid = 1;
+        } else if (f->len <= cw_srv.opt.sendq_max) {
+            uint8_t hdr[CW_FRAME_MAX_HEADER];
+            size_t hl = cw_frame_header(hdr, CW_OP_TEXT, 1, f->len, NULL);
+            if ((f->shared = cw_shared_new(hl + f->len)) != NULL) {
+                memcpy(f->shared->data, hdr, hl);
+                memcpy(f->shared->data + hl, f->data, f->len);
+            }
+        }
+    }
+    if (f->invalid)
+        return CW_EINVAL;
+    if (!f->shared) /* too large or no buffer to share: copy as usual */
+        return cw_conn_send_frame(c, CW_OP_TEXT, f->data, f->len);
+    return cw_conn_queue_shared(c, f->shared);
+}
+
 int cw_send_text(cw_conn *c, const char *data, size_t len)
 {
+    struct cw_fanout_frame *f = cw_fanout_frame;
+    if (f && (const void *)data == f->data && len == f->len)
+        return send_fanout_text(c, f);
     if (!cw_utf8_valid((const uint8_t *)data, len))
         return CW_EINVAL;
     return cw_conn_send_frame(c, CW_OP_TEXT, data, len);

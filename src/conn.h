@@ -29,7 +29,8 @@ enum {
     CW_CF_SHUT_WR = 1u << 3,   /* our side half-closed */
     CW_CF_RX_PAUSED = 1u << 4, /* not reading: our replies to it pile up */
     CW_CF_NOTIFIED = 1u << 5,  /* disconnect already called */
-    CW_CF_UPGRADED = 1u << 6   /* the handshake succeeded */
+    CW_CF_UPGRADED = 1u << 6,  /* the handshake succeeded */
+    CW_CF_RX_AGAIN = 1u << 7   /* TLS holds decrypted bytes: read again */
 };
 
 struct cw_conn {
@@ -51,16 +52,30 @@ struct cw_conn {
     struct cw_member *groups;         /* memberships, for discard on close */
     struct cw_user_rec *auth_user;    /* shared record; NULL: anonymous */
     const char *subprotocol;          /* accepted in connect, or NULL */
+#if defined(CONFIG_TLS)
+    struct cw_tls *tls;               /* NULL: plain TCP */
+#endif
     char args[CONFIG_ROUTE_ARGS_SIZE]; /* route argument values, NUL-separated */
     _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
 };
 
 void cw_conn_pool_init(unsigned max_conns);
-/* Takes an accepted socket. reject: answer 503 once the request is read. */
-void cw_conn_start(int fd, const cw_port_peer *peer, int reject);
+/* Takes an accepted socket. reject: answer 503 once the request is read;
+ * tls: the socket came from a TLS listener. */
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls);
 /* Sends a frame (header + payload) as one unit, honouring the queue bound
  * for data frames. */
 int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
+/* While a group event is being fanned out: its body, so that members whose
+ * handler sends it on unchanged share one encoded frame (cw_send_text). */
+struct cw_fanout_frame {
+    const uint8_t *data;
+    size_t len;
+    cw_shared *shared; /* built on the first such send */
+    int invalid;       /* not UTF-8: every such send fails alike */
+};
+extern struct cw_fanout_frame *cw_fanout_frame;
+
 /* Queues a shared (broadcast) frame, honouring the queue bound. */
 int cw_conn_queue_shared(cw_conn *c, cw_shared *sh);
 /* Called for every dirty connection after each reactor batch. */

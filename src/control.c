@@ -6,6 +6,7 @@
 #include "conn.h"
 #include "cw_config.h"
 #include "groups.h"
+#include "layer.h"
 #include "port.h"
 #include "reactor.h"
 #include "server.h"
@@ -170,22 +171,74 @@ static const char *err_text(int rc)
 
 static void stats_reply(struct ctl_client *cl)
 {
-    char out[2048];
+    char out[4096];
     size_t n = cw_stats_report(out, sizeof out - 8);
     n += (size_t)snprintf(out + n, sizeof out - n, "ok\n");
     reply(cl, out, n);
+}
+
+#if defined(CONFIG_JSON)
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+#endif
+
+/* A typed event's body is the event's other keys (docs/api.md), which is
+ * also what other processes get from the channel layer: the object form
+ * {"type": "chat.message", "message": "hi"} loses its top-level "type"
+ * member here, in place. Anything else is left as it is. */
+static size_t body_without_type(char *p, size_t len)
+{
+#if defined(CONFIG_JSON)
+    cw_json_val v;
+    if (cw_json_get(p, len, "type", &v) != 0)
+        return len;
+    char *vs = (char *)(uintptr_t)v.ptr, *ve = vs + v.len, *ks = vs, *end = p + len;
+    while (ks > p && is_ws(ks[-1]))
+        ks--;
+    if (ks == p || *--ks != ':')
+        return len;
+    while (ks > p && is_ws(ks[-1]))
+        ks--;
+    if (ks - p < 7 || memcmp(ks - 6, "\"type\"", 6) != 0)
+        return len; /* an escaped spelling of the key: leave it */
+    ks -= 6;
+    char *cut0 = ks, *cut1 = ve;
+    while (cut1 < end && is_ws(*cut1))
+        cut1++;
+    if (cut1 < end && *cut1 == ',') {
+        cut1++; /* the member and the comma after it */
+        while (cut1 < end && is_ws(*cut1))
+            cut1++;
+    } else {
+        char *b = cut0; /* the last member: the comma before it */
+        while (b > p && is_ws(b[-1]))
+            b--;
+        if (b > p && b[-1] == ',')
+            cut0 = b - 1;
+        cut1 = ve;
+    }
+    memmove(cut0, cut1, (size_t)(end - cut1));
+    return len - (size_t)(cut1 - cut0);
+#else
+    (void)p;
+    return len; /* no JSON reader in this build */
+#endif
 }
 
 static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
 {
     int rc = 0;
     cw_server *s = &cw_srv;
+    cw_layer_take_error(); /* only this request's failure counts */
     switch (cmd->op) {
     case CW_CTL_STATS:
         stats_reply(cl);
         return;
     case CW_CTL_SEND:
-        rc = cw_group_send(s, cmd->group, cmd->type, cmd->payload, cmd->len);
+        rc = cw_group_send(s, cmd->group, cmd->type, cmd->payload,
+                           body_without_type((char *)(uintptr_t)cmd->payload, cmd->len));
         break;
     case CW_CTL_BROADCAST:
         rc = cw_group_broadcast(s, cmd->group, cmd->payload, cmd->len);
@@ -199,10 +252,18 @@ static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
     cw_log(CW_LOG_INFO, "control: %s %s -> %d",
            cmd->op == CW_CTL_SEND ? "send" : cmd->op == CW_CTL_CLOSE ? "close" : "broadcast",
            cmd->group, rc);
-    if (rc < 0)
+    const char *lerr = cw_layer_take_error();
+    if (rc < 0) {
         reply_error(cl, err_text(rc));
-    else
+    } else if (lerr) {
+        /* delivered here, but the other processes did not get it */
+        char why[140];
+        snprintf(why, sizeof why, "not published to redis (%s); delivered to %d local "
+                 "connection(s)", lerr, rc);
+        reply_error(cl, why);
+    } else {
         reply_ok(cl, rc);
+    }
 }
 
 static void on_client(struct cw_io *io, unsigned events)
@@ -291,6 +352,11 @@ int cw_control_open(const char *path, char *err, size_t errlen)
     if (cw_port_path_id(path, &socket_dev, &socket_ino) < 0)
         socket_dev = socket_ino = 0;
     return 0;
+}
+
+const char *cw_control_path(void)
+{
+    return listen_io.fd >= 0 ? socket_path : NULL;
 }
 
 void cw_control_close(void)

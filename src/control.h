@@ -37,5 +37,7 @@ int cw_control_parse(const char *buf, size_t len, size_t max_payload, cw_control
  * gid). Returns 0 or -1 with a reason in err. */
 int cw_control_open(const char *path, char *err, size_t errlen);
 void cw_control_close(void);
+/* The socket's path while it is open, else NULL (to hand it to --user). */
+const char *cw_control_path(void);
 
 #endif

@@ -4,6 +4,7 @@
  * group ends, so no iterator ever holds a freed node. */
 #include "groups.h"
 #include "conn.h"
+#include "layer.h"
 #include "pool.h"
 #include "server.h"
 #include "utf8.h"
@@ -44,6 +45,14 @@ void cw_groups_init(void)
     cw_pool_init(&member_pool, "member", member_store, sizeof(struct cw_member),
                  CONFIG_MAX_MEMBERSHIPS);
     memset(buckets, 0, sizeof buckets);
+}
+
+void cw_groups_set_limits(unsigned groups, unsigned memberships)
+{
+    if (groups && groups < CONFIG_MAX_GROUPS)
+        group_pool.limit = groups;
+    if (memberships && memberships < CONFIG_MAX_MEMBERSHIPS)
+        member_pool.limit = memberships;
 }
 
 void cw_groups_usage(unsigned *groups, unsigned *members)
@@ -117,8 +126,10 @@ static void settle(struct cw_group *g)
         }
         g->has_dead = 0;
     }
-    if (g->members == 0)
+    if (g->members == 0) {
+        cw_layer_group_down(g->name); /* the last local member left: unsubscribe */
         free_group(g);
+    }
 }
 
 /* Removes membership m (found in c's list behind *link). */
@@ -177,6 +188,8 @@ int cw_group_add(cw_conn *c, const char *name)
     g->members++;
     m->cnext = c->groups;
     c->groups = m;
+    if (created)
+        cw_layer_group_up(name); /* the first local member: subscribe */
     return 0;
 }
 
@@ -254,13 +267,49 @@ static int type_valid(const char *t)
     return n > 0;
 }
 
+/* On a channel layer these types are the group's broadcast and close
+ * (docs/api.md): as events they would mean one thing here and another on
+ * every other process. Channels reads '.' and '_' alike. */
+static int type_reserved(const char *t)
+{
+    return cw_event_is(t, "websocket.send") || cw_event_is(t, "websocket.close");
+}
+
+int cw_event_is(const char *type, const char *name)
+{
+    for (;; type++, name++) {
+        char a = *type == '.' ? '_' : *type, b = *name == '.' ? '_' : *name;
+        if (a != b)
+            return 0;
+        if (!a)
+            return 1;
+    }
+}
+
 int cw_group_send(cw_server *s, const char *group, const char *type, const void *data, size_t len)
 {
     (void)s;
+    if (!cw_group_name_valid(group) || !type_valid(type) || type_reserved(type))
+        return CW_EINVAL;
+    /* other processes first, so nested sends made by local handlers reach
+     * them in the same order as they reach local members */
+    cw_layer_publish_event(group, type, data, len);
+    return cw_group_local_send(group, type, data, len);
+}
+
+int cw_group_local_send(const char *group, const char *type, const void *data, size_t len)
+{
     if (!cw_group_name_valid(group) || !type_valid(type))
         return CW_EINVAL;
     struct event_ctx e = {type, data, len};
-    return fanout(group, visit_event, &e);
+    /* Handlers that forward the body unchanged share one frame. */
+    struct cw_fanout_frame frame = {data, len, NULL, 0}, *outer = cw_fanout_frame;
+    cw_fanout_frame = &frame;
+    int n = fanout(group, visit_event, &e);
+    cw_fanout_frame = outer;
+    if (frame.shared)
+        cw_shared_unref(frame.shared);
+    return n;
 }
 
 static int visit_queue(cw_conn *c, void *ctx)
@@ -268,10 +317,25 @@ static int visit_queue(cw_conn *c, void *ctx)
     return cw_conn_queue_shared(c, ctx) == 0;
 }
 
+static int local_broadcast(const char *group, unsigned opcode, const void *data, size_t len);
+
 static int broadcast(const char *group, unsigned opcode, const void *data, size_t len)
 {
     if (!cw_group_name_valid(group))
         return CW_EINVAL;
+    cw_layer_publish_send(group, opcode == CW_OP_BINARY, data, len);
+    return local_broadcast(group, opcode, data, len);
+}
+
+int cw_group_local_broadcast(const char *group, int binary, const void *data, size_t len)
+{
+    if (!cw_group_name_valid(group) || (!binary && !cw_utf8_valid((const uint8_t *)data, len)))
+        return CW_EINVAL;
+    return local_broadcast(group, binary ? CW_OP_BINARY : CW_OP_TEXT, data, len);
+}
+
+static int local_broadcast(const char *group, unsigned opcode, const void *data, size_t len)
+{
     if (!find(group))
         return 0;
     if (len > cw_srv.opt.sendq_max)
@@ -321,6 +385,37 @@ int cw_group_close(cw_server *s, const char *group, int code, const char *reason
     if (!cw_group_name_valid(group) || code < 0 || !cw_close_code_valid((unsigned)code) ||
         rl > CW_FRAME_MAX_CONTROL - 2 || !cw_utf8_valid((const uint8_t *)reason, rl))
         return CW_EINVAL;
+    cw_layer_publish_close(group, code, reason);
+    return cw_group_local_close(group, code, reason);
+}
+
+int cw_group_local_close(const char *group, int code, const char *reason)
+{
+    size_t rl = reason ? strlen(reason) : 0;
+    if (!cw_group_name_valid(group) || code < 0 || !cw_close_code_valid((unsigned)code) ||
+        rl > CW_FRAME_MAX_CONTROL - 2 || !cw_utf8_valid((const uint8_t *)reason, rl))
+        return CW_EINVAL;
     struct close_ctx cc = {code, reason};
     return fanout(group, visit_close, &cc);
+}
+
+/* ---- for the channel layer ---- */
+
+int cw_group_exists(const char *name)
+{
+    return find(name) != NULL;
+}
+
+int cw_groups_walk(uint32_t *cursor, int (*fn)(const char *name, void *ctx), void *ctx)
+{
+    for (; *cursor < BUCKETS; (*cursor)++)
+        for (struct cw_group *g = buckets[*cursor]; g; g = g->hnext)
+            if (fn(g->name, ctx))
+                return 0; /* this bucket is visited again next time */
+    return 1;
+}
+
+int cw_groups_walk_passed(const char *name, uint32_t cursor)
+{
+    return hash(name) < cursor;
 }

@@ -399,12 +399,15 @@ int cw_json_int(const cw_json_val *v, int64_t *out)
     }
     if (p == e || (*p == '0' && e - p > 1))
         return CW_EINVAL;
-    uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    /* Overflow checked against INT64_MAX / 10 as a constant: no 64-bit
+     * division, which 32-bit targets do in a library call. */
+    uint64_t acc = 0, top = (uint64_t)INT64_MAX / 10;
+    unsigned last = neg ? 8u : 7u; /* last digit of -INT64_MIN / INT64_MAX */
     for (; p < e; p++) {
         if (!is_digit(*p))
             return CW_EINVAL;
         unsigned d = (unsigned)(*p - '0');
-        if (acc > (lim - d) / 10)
+        if (acc > top || (acc == top && d > last))
             return CW_EINVAL;
         acc = acc * 10 + d;
     }

@@ -31,15 +31,81 @@ static int equal_ct(const uint8_t *a, const uint8_t *b, size_t n)
     return d == 0;
 }
 
-/* Reads a numeric time claim; 1 when present and valid, 0 absent, -1 bad. */
-static int time_claim(const char *json, size_t n, const char *name, double *out)
+#define DEC_MAX 922337203685477580u /* INT64_MAX / 10 */
+
+/* ceil() of a valid JSON number (RFC 7519 NumericDate: seconds, maybe with
+ * a fraction or an exponent), saturating at the int64 limits. Integers
+ * only: soft-float code would be most of this module on FPU-less boards. */
+static int64_t number_ceil(const char *p, const char *e)
+{
+    int neg = p < e && *p == '-';
+    p += neg;
+    const char *ip = p;
+    while (p < e && *p >= '0' && *p <= '9')
+        p++;
+    size_t nint = (size_t)(p - ip), nfrac = 0;
+    const char *fp = p;
+    if (p < e && *p == '.') {
+        fp = ++p;
+        while (p < e && *p >= '0' && *p <= '9')
+            p++;
+        nfrac = (size_t)(p - fp);
+    }
+    long ex = 0;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        int eneg = ++p < e && *p == '-';
+        p += p < e && (*p == '-' || *p == '+');
+        for (; p < e; p++)
+            if (ex < 1000000)
+                ex = ex * 10 + (*p - '0');
+        ex = eneg ? -ex : ex;
+    }
+    long point = (long)nint + ex; /* digits left of the decimal point */
+    uint64_t acc = 0;
+    int over = 0, frac = 0;
+    for (size_t i = 0; i < nint + nfrac; i++) {
+        unsigned d = (unsigned)((i < nint ? ip[i] : fp[i - nint]) - '0');
+        if ((long)i >= point)
+            frac |= d != 0;
+        else if (acc > DEC_MAX || (acc == DEC_MAX && d > 7))
+            over = 1;
+        else
+            acc = acc * 10 + d;
+    }
+    for (long i = (long)(nint + nfrac); i < point && acc && !over; i++) {
+        if (acc > DEC_MAX)
+            over = 1;
+        else
+            acc *= 10;
+    }
+    if (over)
+        return neg ? INT64_MIN : INT64_MAX;
+    if (neg)
+        return -(int64_t)acc; /* ceil of a negative number drops the fraction */
+    return frac && acc < (uint64_t)INT64_MAX ? (int64_t)acc + 1 : (int64_t)acc;
+}
+
+/* a + b without overflow. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+/* Reads a numeric time claim as whole seconds (rounded up: now >= exp is
+ * the same test on integers); 1 when present and valid, 0 absent, -1 bad. */
+static int time_claim(const char *json, size_t n, const char *name, int64_t *out)
 {
     cw_json_val v;
     int rc = cw_json_get(json, n, name, &v);
     if (rc == CW_ENOENT)
         return 0;
-    if (rc < 0 || cw_json_number(&v, out) < 0)
+    if (rc < 0 || v.type != CW_JSON_NUMBER)
         return -1;
+    *out = number_ceil(v.ptr, v.ptr + v.len);
     return 1;
 }
 
@@ -99,14 +165,14 @@ int cw_jwt_verify(const cw_jwt_config *cfg, const char *token, size_t len, int64
     if (pn < 0 || !cw_json_valid(payload, (size_t)pn) || payload[0] != '{')
         return CW_JWT_EMALFORMED;
     size_t n = (size_t)pn;
-    double exp = 0, nbf = 0;
+    int64_t exp = 0, nbf = 0;
     int has_exp = time_claim(payload, n, "exp", &exp);
     int has_nbf = time_claim(payload, n, "nbf", &nbf);
     if (has_exp < 0 || has_nbf < 0)
         return CW_JWT_ECLAIM;
-    if (has_exp && (double)now >= exp + (double)cfg->leeway_s)
+    if (has_exp && now >= add_sat(exp, cfg->leeway_s))
         return CW_JWT_EEXPIRED;
-    if (has_nbf && (double)now + (double)cfg->leeway_s < nbf)
+    if (has_nbf && add_sat(now, cfg->leeway_s) < nbf)
         return CW_JWT_ENOTYET;
     char type[16];
     long tn = cw_json_get_string(payload, n, "token_type", type, sizeof type);
@@ -128,7 +194,6 @@ int cw_jwt_verify(const cw_jwt_config *cfg, const char *token, size_t len, int64
             out->name[k] = 0;
         }
     }
-    /* (int64_t) of a double beyond its range is undefined: clamp first */
-    out->exp = !has_exp ? 0 : exp >= 9.2e18 ? INT64_MAX : (int64_t)exp;
+    out->exp = has_exp ? exp : 0;
     return CW_JWT_OK;
 }

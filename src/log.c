@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void cw_log(int level, const char *fmt, ...)
+void(cw_log)(int level, const char *fmt, ...)
 {
     static char line[512];
     if (level > cw_srv.opt.log_level)

@@ -108,25 +108,38 @@ void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn)
     busy[(due & (SLOTS - 1)) / 64] |= 1ull << ((due & (SLOTS - 1)) % 64);
 }
 
+#define WORDS ((SLOTS + 63) / 64)
+
+/* Distance from slot `start` to the first non-empty slot at or after it,
+ * going round the wheel; -1 when every slot is empty. Scans the bitmap a
+ * word at a time: this runs before every wait, so it must be cheap. */
+static int first_busy(uint32_t start)
+{
+    uint32_t w = start / 64, b = start % 64;
+    uint64_t word = busy[w] & (~0ull << b);
+    for (uint32_t k = 0; k <= WORDS; k++) {
+        if (word) {
+            uint32_t s = (w * 64 + (uint32_t)__builtin_ctzll(word)) & (SLOTS - 1);
+            return (int)((s - start) & (SLOTS - 1));
+        }
+        w = (w + 1) % WORDS;
+        word = busy[w];
+        if (k + 1 == WORDS) /* back at the start word: only the slots before start */
+            word &= b ? (1ull << b) - 1 : 0;
+    }
+    return -1;
+}
+
 /* Milliseconds until the next non-empty slot's tick, or -1 when none. */
 static int next_timeout(void)
 {
-    uint32_t cur = tick_of(now_ms);
-    for (uint32_t d = 1; d <= SLOTS; d++) {
-        uint32_t s = (done_tick + d) & (SLOTS - 1);
-        if (s % 64 == 0 && busy[s / 64] == 0 && d + 63 <= SLOTS) {
-            d += 63; /* a whole empty word */
-            continue;
-        }
-        if (busy[s / 64] & (1ull << (s % 64))) {
-            uint32_t due = done_tick + d;
-            if ((int32_t)(due - cur) <= 0)
-                return 0;
-            uint64_t at = (uint64_t)due * TICK;
-            return (int)(at - now_ms);
-        }
-    }
-    return -1;
+    int d = first_busy((done_tick + 1) & (SLOTS - 1));
+    if (d < 0)
+        return -1;
+    uint32_t due = done_tick + 1 + (uint32_t)d;
+    if ((int32_t)(due - tick_of(now_ms)) <= 0)
+        return 0;
+    return (int)((uint64_t)due * TICK - now_ms);
 }
 
 static void fire_slot(uint32_t tick)

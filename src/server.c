@@ -5,8 +5,12 @@
 #include "buf.h"
 #include "control.h"
 #include "groups.h"
+#include "layer.h"
 #include "port.h"
 #include "router.h"
+#if defined(CONFIG_TLS)
+#include "tls.h"
+#endif
 
 #include <errno.h>
 #include <stddef.h>
@@ -30,7 +34,14 @@ void cw_options_init(cw_options *o)
     o->close_timeout_ms = CONFIG_CLOSE_TIMEOUT_MS;
     o->shutdown_timeout_ms = CONFIG_SHUTDOWN_TIMEOUT_MS;
     o->log_level = CONFIG_LOG_LEVEL;
+#if defined(CONFIG_TLS)
+    o->tls_max_sessions = CONFIG_TLS_MAX_CONNS;
+    o->tls_arena_bytes = CONFIG_TLS_ARENA_SIZE;
+#endif
     o->log_ident = "chanwire";
+#if defined(CONFIG_STATS_ENDPOINT)
+    o->stats_endpoint = 1;
+#endif
 }
 
 static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
@@ -65,6 +76,7 @@ static void after_batch(void)
         c->flags &= (uint8_t)~CW_CF_DIRTY;
         cw_conn_after_batch(c);
     }
+    cw_layer_flush(); /* what the batch published, in one write */
 }
 
 /* ---- listeners ---- */
@@ -118,11 +130,51 @@ static void on_accept(struct cw_io *io, unsigned events)
             break;
         }
         int reject = cw_srv.ws_slots_used >= cw_srv.opt.max_conns;
-        cw_conn_start(fd, &peer, reject);
+        cw_conn_start(fd, &peer, reject, l->tls);
     }
 }
 
+static int add_listener(cw_server *s, const char *addr_port, int tls, char *err, size_t errlen);
+
 int cw_listen(cw_server *s, const char *addr_port, char *err, size_t errlen)
+{
+    return add_listener(s, addr_port, 0, err, errlen);
+}
+
+int cw_listen_tls(cw_server *s, const char *addr_port, char *err, size_t errlen)
+{
+#if defined(CONFIG_TLS)
+    if (!s->tls_ready) {
+        snprintf(err, errlen, "TLS listener %s: no certificate loaded (cw_tls_setup)", addr_port);
+        return CW_EINVAL;
+    }
+    return add_listener(s, addr_port, 1, err, errlen);
+#else
+    (void)s;
+    snprintf(err, errlen, "TLS listener %s: this build has no TLS (CONFIG_TLS)", addr_port);
+    return CW_EINVAL;
+#endif
+}
+
+int cw_tls_setup(cw_server *s, const char *cert_file, const char *key_file, char *err,
+                 size_t errlen)
+{
+#if defined(CONFIG_TLS)
+    if (cw_tls_init(cert_file, key_file, s->opt.tls_max_sessions, s->opt.tls_arena_bytes, err,
+                    errlen) < 0)
+        return CW_EINVAL;
+    s->tls_ready = 1;
+    return 0;
+#else
+    (void)s;
+    (void)cert_file;
+    (void)key_file;
+    snprintf(err, errlen, "this build has no TLS (CONFIG_TLS)");
+    return CW_EINVAL;
+#endif
+}
+
+static int add_listener(cw_server *s, const char *addr_port, int tls, char *err, size_t errlen)
 {
     if (s->nlisteners >= CONFIG_MAX_LISTENERS) {
         snprintf(err, errlen, "too many listeners (CONFIG_MAX_LISTENERS=%d)",
@@ -134,6 +186,7 @@ int cw_listen(cw_server *s, const char *addr_port, char *err, size_t errlen)
         return CW_ESYS;
     struct cw_listener *l = &s->listeners[s->nlisteners];
     memset(l, 0, sizeof *l);
+    l->tls = tls;
     if (cw_reactor_add(&l->io, fd, CW_PORT_IN, on_accept) < 0) {
         snprintf(err, errlen, "cannot poll listener %s: %s", addr_port, strerror(errno));
         cw_port_close(fd);
@@ -202,9 +255,61 @@ static void on_signal(struct cw_io *io, unsigned events)
     unsigned bits = cw_port_signals_take();
     if (bits & CW_SIG_TERM)
         cw_srv.stop_requested = 1;
-    if (bits & CW_SIG_HUP)
+    if (bits & CW_SIG_HUP) {
+#if defined(CONFIG_TLS)
+        char err[200];
+        if (!cw_srv.tls_ready)
+            cw_log(CW_LOG_INFO, "SIGHUP: nothing to reload");
+        else if (cw_tls_reload(err, sizeof err) < 0)
+            cw_log(CW_LOG_ERROR, "SIGHUP: keeping the current certificate: %s", err);
+        else
+            cw_log(CW_LOG_INFO, "SIGHUP: certificate and key reloaded");
+#else
         cw_log(CW_LOG_INFO, "SIGHUP: nothing to reload");
+#endif
+    }
 }
+
+/* ---- hardware watchdog: kicked from a reactor timer, so a stalled loop
+ * stops the kicks and the board reboots ---- */
+
+#if defined(CONFIG_WATCHDOG)
+#ifndef CONFIG_WATCHDOG_DEVICE
+#define CONFIG_WATCHDOG_DEVICE "/dev/watchdog"
+#endif
+#ifndef CONFIG_WATCHDOG_INTERVAL_MS
+#define CONFIG_WATCHDOG_INTERVAL_MS 5000
+#endif
+#ifndef CONFIG_WATCHDOG_TIMEOUT_S
+#define CONFIG_WATCHDOG_TIMEOUT_S 0
+#endif
+static struct cw_timer watchdog_timer;
+
+static void on_watchdog(struct cw_timer *t)
+{
+    cw_port_watchdog_kick();
+    cw_timer_arm(t, CONFIG_WATCHDOG_INTERVAL_MS, on_watchdog);
+}
+
+static void watchdog_start(void)
+{
+    int timeout = -1;
+    if (cw_port_watchdog_open(CONFIG_WATCHDOG_DEVICE, CONFIG_WATCHDOG_TIMEOUT_S, &timeout) < 0) {
+        cw_log(CW_LOG_WARN, "watchdog %s: %s; running without it", CONFIG_WATCHDOG_DEVICE,
+               strerror(errno));
+        return;
+    }
+    cw_log(CW_LOG_INFO, "watchdog %s armed (timeout %d s, kicked every %d ms)",
+           CONFIG_WATCHDOG_DEVICE, timeout, CONFIG_WATCHDOG_INTERVAL_MS);
+    on_watchdog(&watchdog_timer);
+}
+
+static void watchdog_stop(void)
+{
+    cw_timer_cancel(&watchdog_timer);
+    cw_port_watchdog_close();
+}
+#endif
 
 /* ---- lifecycle ---- */
 
@@ -234,16 +339,32 @@ cw_server *cw_server_init(const cw_options *o)
             return NULL;
         }
     }
+#if defined(CONFIG_STATIC_FILES)
     if (o->www_dir && (s->www_fd = cw_port_open_dir(o->www_dir)) < 0) {
         cw_log(CW_LOG_ERROR, "cannot open --www directory %s: %s", o->www_dir, strerror(errno));
         return NULL;
     }
+#else
+    if (o->www_dir) {
+        cw_log(CW_LOG_ERROR, "static files are not in this build (CONFIG_STATIC_FILES=n)");
+        return NULL;
+    }
+#endif
+#if !defined(CONFIG_JWT)
+    if (o->jwt_secret) {
+        cw_log(CW_LOG_ERROR, "JWT auth is not in this build (CONFIG_JWT=n)");
+        return NULL;
+    }
+#endif
     if (s->opt.sendq_max < s->opt.max_message)
         cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
                "cannot be sent", s->opt.sendq_max, s->opt.max_message);
     cw_buf_init();
     cw_conn_pool_init(s->opt.max_conns);
+#if defined(CONFIG_GROUPS)
     cw_groups_init();
+    cw_groups_set_limits(o->max_groups, o->max_memberships);
+#endif
     cw_users_init();
     unsigned cap = CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 8;
     if (cw_reactor_init(cap) < 0) {
@@ -257,6 +378,9 @@ cw_server *cw_server_init(const cw_options *o)
         return NULL;
     }
     cw_reactor_set_after_batch(after_batch);
+#if defined(CONFIG_WATCHDOG)
+    watchdog_start();
+#endif
     s->initialised = 1;
     return s;
 }
@@ -274,6 +398,9 @@ int cw_run(cw_server *s)
         }
     }
     cw_timer_cancel(&s->shutdown_timer);
+#if defined(CONFIG_WATCHDOG)
+    watchdog_stop(); /* a clean exit disarms it; a crash or a hang does not */
+#endif
     cw_log(CW_LOG_INFO, "stopped");
     return 0;
 }
@@ -286,11 +413,22 @@ void cw_stop(cw_server *s)
 void cw_server_fini(cw_server *s)
 {
     close_listeners();
+#if defined(CONFIG_WATCHDOG)
+    watchdog_stop(); /* also when cw_run never ran (a listener failed) */
+#endif
+#if defined(CONFIG_CONTROL_SOCKET)
     cw_control_close();
+#endif
     if (s->www_fd >= 0) {
         cw_port_close(s->www_fd);
         s->www_fd = -1;
     }
+#if defined(CONFIG_TLS)
+    if (s->tls_ready)
+        cw_tls_fini();
+    s->tls_ready = 0;
+#endif
+    cw_layer_fini();
     cw_reactor_del(&s->signal_io);
     cw_reactor_fini();
     s->initialised = 0;
@@ -309,18 +447,28 @@ size_t cw_stats_report(char *out, size_t cap)
                      "rejected_full %lu\nhttp_errors %lu\nauth_failures %lu\n"
                      "handshake_timeouts %lu\nping_timeouts %lu\nprotocol_errors %lu\n"
                      "sendq_overflows %lu\npool_exhausted %lu\naccept_pauses %lu\n"
-                     "msgs_in %lu\nmsgs_out %lu\nevents_out %lu\n",
+                     "msgs_in %lu\nmsgs_out %lu\nevents_out %lu\n"
+                     "tls_failures %lu\ntls_refused %lu\n",
                      t->conns_open, t->conns_http, t->accepted, t->upgraded, t->rejected_full,
                      t->http_errors, t->auth_failures, t->handshake_timeouts, t->ping_timeouts,
                      t->protocol_errors, t->sendq_overflows, t->pool_exhausted, t->accept_pauses,
-                     t->msgs_in, t->msgs_out, t->events_out);
+                     t->msgs_in, t->msgs_out, t->events_out, t->tls_failures, t->tls_refused);
     if (n < 0 || (size_t)n >= cap)
         return n < 0 ? 0 : cap - 1;
-    return (size_t)n + cw_pool_report(out + n, cap - (size_t)n);
+    size_t len = (size_t)n + cw_pool_report(out + n, cap - (size_t)n);
+#if defined(CONFIG_TLS)
+    if (cw_srv.tls_ready && len < cap)
+        len += cw_tls_report(out + len, cap - len);
+#endif
+    if (len < cap)
+        len += cw_layer_report(out + len, cap - len);
+    return len;
 }
 
+#if defined(CONFIG_CONTROL_SOCKET)
 int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen)
 {
     (void)s;
     return cw_control_open(path, err, errlen) < 0 ? CW_ESYS : 0;
 }
+#endif

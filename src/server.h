@@ -8,10 +8,17 @@
 #include "cw_config.h"
 #include "reactor.h"
 
+#if !defined(CONFIG_DEBUG_LOG)
+/* Kconfig DEBUG_LOG=n: debug-level messages of the core vanish at compile
+ * time, text and call both. (cw_log) in parentheses is the function. */
+#define cw_log(level, ...) ((level) == CW_LOG_DEBUG ? (void)0 : (cw_log)((level), __VA_ARGS__))
+#endif
+
 struct cw_listener {
     struct cw_io io;
     struct cw_timer backoff; /* re-enables accepting after EMFILE */
     int paused;
+    int tls;                 /* sessions accepted here speak TLS */
 };
 
 struct cw_server {
@@ -27,6 +34,7 @@ struct cw_server {
     unsigned ws_slots_used;  /* slots counted against max_conns */
     cw_conn *dirty_head, *dirty_tail;
     int www_fd;              /* static files directory, or -1 */
+    int tls_ready;           /* a certificate is loaded */
 };
 
 extern struct cw_server cw_srv;

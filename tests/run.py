@@ -7,7 +7,12 @@ last such line and exits 0 when nothing failed, or exits 77 after printing
   unit         <build>/tests/test_*            (C, pure modules)
   wire         <build>/tests/itest_*           (C client, byte-exact cases)
   integration  tests/integration/test_*.py     (Python: stdlib or websockets)
+  tls          tests/integration/tls/test_*.py (Python; only in the TLS pass, CW_TLS=1)
+  redis        tests/integration/redis/test_*.py (Python + redis-server; builds with
+               CONFIG_LAYER_REDIS only, e.g. board host-redis)
+  interop      tests/interop/test_*.py         (Django Channels + daphne; same builds)
   conformance  tests/conformance/test_*.py     (RFC 6455 sections 4-7, Python stdlib)
+  bench        tests/bench/test_*.py           (the callgrind guard: instructions per message)
   node         tests/integration/*.test.js     (Node ws)
   browser      tests/browser/*.test.js         (Chromium via playwright-core)
 With CHECK_STRICT=1 a skipped suite counts as a failure (CI installs everything).
@@ -33,6 +38,15 @@ def python_for_suites():
     return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
+def has_config(build, name):
+    """1 when the build's generated cw_config.h defines name."""
+    try:
+        with open(os.path.join(build, "include", "cw_config.h")) as f:
+            return any(l.split()[:2] == ["#define", name] for l in f)
+    except OSError:
+        return False
+
+
 def discover(build):
     py = python_for_suites()
     suites = []
@@ -43,14 +57,46 @@ def discover(build):
         if os.access(p, os.X_OK):
             suites.append(("wire", os.path.basename(p), [p], True))
     for kind, pattern in (("integration", "tests/integration/test_*.py"),
-                          ("conformance", "tests/conformance/test_*.py")):
+                          ("conformance", "tests/conformance/test_*.py"),
+                          ("bench", "tests/bench/test_*.py")):
         for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
             suites.append((kind, os.path.basename(p), [py, p], False))
+    if os.environ.get("CW_TLS") == "1":
+        # The TLS suites (they need a TLS build): in the TLS pass only.
+        for p in sorted(glob.glob(os.path.join(ROOT, "tests/integration/tls/test_*.py"))):
+            suites.append(("tls", os.path.basename(p), [py, p], False))
+    if has_config(build, "CONFIG_LAYER_REDIS"):
+        # The Redis channel layer's suites need a build with it (host-redis).
+        for kind, pattern in (("redis", "tests/integration/redis/test_*.py"),
+                              ("interop", "tests/interop/test_*.py")):
+            for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+                suites.append((kind, os.path.basename(p), [py, p], False))
     for kind, pattern in (("node", "tests/integration/*.test.js"),
                           ("browser", "tests/browser/*.test.js")):
         for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
             suites.append((kind, os.path.basename(p), ["node", p], False))
     return suites
+
+
+def make_test_cert(build, env):
+    """A throw-away certificate for the TLS pass (CW_TLS=1), made once per build."""
+    d = os.path.join(build, "tls-test")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not (os.path.exists(cert) and os.path.exists(key)):
+        if not shutil.which("openssl"):
+            print("FAIL: CW_TLS=1 needs the openssl command to make a test certificate (apt-get install openssl)")
+            return False
+        os.makedirs(d, exist_ok=True)
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-keyout", key, "-out", cert, "-days", "30",
+                            "-nodes", "-subj", "/CN=localhost", "-addext",
+                            "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode != 0:
+            print("FAIL: openssl could not make a test certificate:\n" + p.stdout.decode())
+            return False
+    env["CW_TLS_CERT"], env["CW_TLS_KEY"] = cert, key
+    return True
 
 
 def main():
@@ -62,6 +108,8 @@ def main():
                     help="glob on suite names or kinds (repeatable)")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--unavailable", metavar="REASON",
+                    help="report this whole board pass as skipped (its tools are missing)")
     args = ap.parse_args()
 
     build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build)
@@ -80,9 +128,18 @@ def main():
         env["CW_SANITIZE"] = "1"
     prefix = env.get("CW_EXEC_PREFIX", "").split()
 
+    if args.unavailable:
+        print("skip board %-22s 0 passed, 0 failed, 1 skipped -- %s%s" % (
+            args.board, args.unavailable, " [CHECK_STRICT=1: counted as a failure]" if strict else ""))
+        print("total: 0 passed, %d failed, %d skipped" % ((1, 0) if strict else (0, 1)))
+        return 1 if strict else 0
+    if os.environ.get("CW_TLS") == "1" and not make_test_cert(build, env):
+        return 1
+
     totals = [0, 0, 0]
     bad_suites = []
-    label = "%s%s" % (args.board, " (sanitizers)" if args.sanitize else "")
+    label = "%s%s%s" % (args.board, " (sanitizers)" if args.sanitize else "",
+                        " over TLS" if env.get("CW_TLS") == "1" else "")
     print("== chanwire tests: board %s, build %s" % (label, os.path.relpath(build, ROOT)), flush=True)
     for kind, name, argv, native in discover(build):
         if args.only and not any(fnmatch.fnmatch(name, o) or fnmatch.fnmatch(kind, o) for o in args.only):

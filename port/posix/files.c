@@ -86,6 +86,15 @@ ssize_t cw_port_sendfile(int sock_fd, int file_fd, uint64_t *offset, size_t len)
 #endif
 }
 
+ssize_t cw_port_pread(int fd, void *buf, size_t len, uint64_t offset)
+{
+    ssize_t n;
+    do
+        n = pread(fd, buf, len, (off_t)offset);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
 int64_t cw_port_wall_seconds(void)
 {
     struct timespec ts;

@@ -1,6 +1,7 @@
 /* log.c: where log lines go. stderr with a UTC timestamp, or syslog written
  * straight to /dev/log (libc's syslog() may allocate; this never does). */
 #include "port.h"
+#include "cw_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,12 @@ void cw_port_log_open(int use_syslog, const char *ident)
     pid = (int)getpid();
     if (!use_syslog)
         return;
+#if !defined(CONFIG_SYSLOG)
+    static const char no[] = "chanwire: syslog is not in this build (CONFIG_SYSLOG=n), "
+                             "logging to stderr\n";
+    ssize_t w = write(2, no, sizeof no - 1);
+    (void)w;
+#else
     syslog_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (syslog_fd < 0)
         return;
@@ -40,6 +47,7 @@ void cw_port_log_open(int use_syslog, const char *ident)
         ssize_t r = write(2, msg, sizeof msg - 1);
         (void)r;
     }
+#endif
 }
 
 void cw_port_log_write(int level, const char *line, size_t len)

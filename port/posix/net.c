@@ -119,6 +119,46 @@ int cw_port_local_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+int cw_port_connect(const char *addr_port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_addr(addr_port, &ss, &len) < 0) {
+        snprintf(err, errlen, "bad address '%s' (want ADDR:PORT or [ADDR6]:PORT)", addr_port);
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0 || set_flags(fd) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "socket: %s", strerror(e));
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* non-blocking: EINTR, like EINPROGRESS, means "finishing in the background" */
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS && errno != EINTR) {
+        int e = errno;
+        snprintf(err, errlen, "connect to %s: %s", addr_port, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int cw_port_connect_result(int fd)
+{
+    int e = 0;
+    socklen_t len = sizeof e;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+        return errno;
+    return e;
+}
+
 static void peer_store(const struct sockaddr_storage *ss, cw_port_peer *peer)
 {
     memset(peer, 0, sizeof *peer);
@@ -190,7 +230,7 @@ ssize_t cw_port_sendv(int fd, const struct iovec *iov, int iovcnt)
     struct msghdr m;
     memset(&m, 0, sizeof m);
     m.msg_iov = (struct iovec *)(uintptr_t)iov;
-    m.msg_iovlen = (size_t)iovcnt;
+    m.msg_iovlen = (__typeof__(m.msg_iovlen))iovcnt; /* size_t in glibc, int in musl */
     ssize_t n;
     do
         n = sendmsg(fd, &m, MSG_NOSIGNAL);
@@ -203,6 +243,15 @@ ssize_t cw_port_send(int fd, const void *buf, size_t len)
     ssize_t n;
     do
         n = send(fd, buf, len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n;
+}
+
+ssize_t cw_port_peek(int fd, void *buf, size_t len)
+{
+    ssize_t n;
+    do
+        n = recv(fd, buf, len, MSG_PEEK);
     while (n < 0 && errno == EINTR);
     return n;
 }

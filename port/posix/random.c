@@ -2,6 +2,7 @@
  * that must not be guessable. getrandom(2) where the kernel has it,
  * /dev/urandom otherwise. */
 #include "port.h"
+#include "cw_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 
 static int from_getrandom(uint8_t *p, size_t len)
 {
-#if defined(__linux__) && defined(SYS_getrandom)
+#if defined(__linux__) && defined(SYS_getrandom) && defined(CONFIG_RANDOM_GETRANDOM)
     while (len > 0) {
         long n = syscall(SYS_getrandom, p, len, 0);
         if (n < 0) {

@@ -6,6 +6,9 @@
 // (code and reason) on both pages of that room while the third stays
 // connected. Screenshots of the key moments go to $CW_BUILD/screenshots/.
 // Run by tests/run.py with CW_DAEMON, CW_BUILD and NODE_PATH=tests/node_modules.
+// In the TLS pass (CW_TLS=1) the daemon listens with --listen-tls and the
+// test certificate (CW_TLS_CERT/CW_TLS_KEY): the page is loaded over https://
+// (Chromium with --ignore-certificate-errors) and must open its sockets wss://.
 'use strict';
 
 const { spawn, execFile } = require('child_process');
@@ -41,6 +44,7 @@ const STEP_MS = T(15000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-browser-'));
 const CONTROL = path.join(tmp, 'ctl.sock');
+const TLS = process.env.CW_TLS === '1' && !!process.env.CW_TLS_CERT;
 
 // ---- cleanup on every exit path --------------------------------------------
 
@@ -97,8 +101,10 @@ function withTimeout(p, ms, what) {
 // Starts chanwired on a free port with the demo page and a private control socket.
 function startDaemon() {
   const prefix = (process.env.CW_EXEC_PREFIX || '').split(/\s+/).filter(Boolean);
-  const argv = prefix.concat([DAEMON, '--listen', '127.0.0.1:0', '--log-level', 'info',
-    '--www', WWW, '--control', CONTROL]);
+  const listen = TLS ? ['--listen-tls', '127.0.0.1:0', '--tls-cert', process.env.CW_TLS_CERT,
+    '--tls-key', process.env.CW_TLS_KEY] : ['--listen', '127.0.0.1:0'];
+  const argv = prefix.concat([DAEMON], listen, ['--log-level', 'info',
+    '--www', WWW, '--control', CONTROL, '--allow-root']);
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
@@ -123,6 +129,9 @@ function startDaemon() {
       if (m && !d.port) {
         d.port = Number(m[1]);
         clearTimeout(timer);
+        if (TLS && !/listening on \S+ \(port \d+\) with TLS/.test(log)) {
+          reject(new Error('CW_TLS=1 but the daemon does not listen with TLS:\n' + log));
+        }
         resolve(d);
       }
     };
@@ -137,7 +146,10 @@ function startDaemon() {
 
 function chanwireSend(args) {
   return new Promise((resolve) => {
-    execFile(SEND, ['--socket', CONTROL].concat(args), { timeout: T(10000) }, (err, stdout, stderr) => {
+    // Under emulation (CW_EXEC_PREFIX) the CLI is a target binary too.
+    const prefix = (process.env.CW_EXEC_PREFIX || '').split(/\s+/).filter(Boolean);
+    const argv = prefix.concat([SEND, '--socket', CONTROL], args);
+    execFile(argv[0], argv.slice(1), { timeout: T(10000) }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.code === undefined ? -1 : err.code) : 0, out: stdout + stderr, err });
     });
   });
@@ -155,13 +167,16 @@ async function openPage(label, viewport) {
   const page = await context.newPage();
   page.label = label;
   page.problems = [];
+  page.sockets = [];
+  page.on('websocket', (w) => page.sockets.push(w.url()));
   page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console error: ' + m.text()); });
   page.on('requestfailed', (r) => page.problems.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
   page.on('response', (r) => { if (r.status() >= 400) page.problems.push('HTTP ' + r.status() + ' for ' + r.url()); });
   if (viewport) await page.setViewportSize(viewport);
   page.setDefaultTimeout(STEP_MS);
-  const resp = await page.goto(`http://127.0.0.1:${daemon.port}/`, { waitUntil: 'load', timeout: STEP_MS });
+  const resp = await page.goto(`${TLS ? 'https' : 'http'}://127.0.0.1:${daemon.port}/`,
+    { waitUntil: 'load', timeout: STEP_MS });
   assert(resp && resp.status() === 200, label + ': GET / answered ' + (resp && resp.status()));
   return page;
 }
@@ -175,6 +190,8 @@ async function join(page, room, name) {
   const status = await page.locator('#status').innerText();
   assert(status.includes(room), page.label + ': status after join is ' + JSON.stringify(status));
   assert(await page.getByRole('button', { name: 'Leave' }).isVisible(), page.label + ': no Leave button when joined');
+  const url = page.sockets[page.sockets.length - 1] || '';
+  assert(url.startsWith(TLS ? 'wss://' : 'ws://'), page.label + ': the page opened its socket at ' + JSON.stringify(url));
 }
 
 async function say(page, text) {
@@ -346,7 +363,8 @@ async function main() {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        '--disable-background-networking', '--disable-component-update', '--disable-sync']
+        .concat(TLS ? ['--ignore-certificate-errors'] : []),
       viewport: { width: 900, height: 700 },
       handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
       timeout: T(30000),

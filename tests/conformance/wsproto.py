@@ -3,6 +3,13 @@ sockets with the standard library only. Every byte on the wire is chosen by
 the test: handshake headers, RSV bits, opcodes, FIN, the length encoding,
 the mask, how the bytes are cut into writes and the pauses between them.
 
+In the TLS pass (CW_TLS=1) every connection is TLS (tests/lib/tlsraw.py):
+each write is one TLS record, so bytes cut into writes with pauses still
+reach the server in separate pieces; a clean end of the stream is the
+server's close_notify followed by its FIN with nothing in between or after
+(a FIN without close_notify is a truncation and fails expect_eof), and a
+half-close is our close_notify plus our FIN.
+
 Also here: the suite runner glue (a per-case time budget, one shared daemon
 per suite whose clean exit is checked as the last case) and an independent
 UTF-8 oracle written from the table of well-formed byte sequences
@@ -16,12 +23,14 @@ import os
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 import cwtest  # noqa: E402
+import tlsraw  # noqa: E402
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
@@ -44,7 +53,10 @@ class EOF(Exception):
 
 
 class Reset(Exception):
-    """The TCP connection was reset."""
+    """The TCP connection was reset (or, over TLS, ended by a fatal alert)."""
+
+
+TLS = cwtest.tls_mode()
 
 
 def accept_key(key):
@@ -183,8 +195,16 @@ class Conn:
         self.port = port
         self.buf = b""
         self.eof = False
+        self.ragged = False  # TLS: the server's FIN came without close_notify
         self.key = None
         _open.append(self)
+        if TLS:
+            raw = self.sock
+            try:
+                self.sock = tlsraw.wrap(raw)
+            except BaseException:
+                raw.close()
+                raise
 
     # ---- opening handshake ----
 
@@ -301,11 +321,34 @@ class Conn:
             raise Reset("connection reset by the server")
         except socket.timeout:
             raise socket.timeout("timed out")
+        except ssl.SSLError as e:
+            raise Reset("TLS error: %s" % e)
         if not data:
+            if TLS:
+                self._tls_end(end)
             self.eof = True
             return False
         self.buf += data
         return True
+
+    def _tls_end(self, end):
+        """The TLS stream ended: after close_notify only the FIN may come."""
+        s = self.sock
+        if not s.close_notify:
+            self.ragged = True
+            return
+        while not s.fin:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("timed out")
+            s.raw.settimeout(left)
+            try:
+                data = s.raw.recv(4096)
+            except ConnectionResetError:
+                raise Reset("connection reset by the server after its close_notify")
+            if data:
+                raise ProtocolAssertion("bytes after the server's close_notify: %r" % data[:64])
+            s.fin = True
 
     def _need(self, n, end):
         while len(self.buf) < n:
@@ -360,9 +403,11 @@ class Conn:
     def expect_echo(self, opcode, payload, timeout=WAIT):
         return self.expect(opcode, payload, timeout)
 
-    def expect_eof(self, timeout=WAIT, allow_reset=False):
+    def expect_eof(self, timeout=WAIT, allow_reset=False, dropped=False):
         """The server must close TCP (FIN) with nothing more sent, without
-        this side closing first."""
+        this side closing first. Over TLS: close_notify, then the FIN;
+        dropped=True (the server gives up on the connection at a deadline)
+        also accepts a FIN without close_notify."""
         end = time.monotonic() + timeout
         try:
             while self._fill(end):
@@ -377,6 +422,8 @@ class Conn:
             return
         if self.buf:
             raise ProtocolAssertion("bytes after the close frame: %r" % self.buf[:64])
+        if self.ragged and not dropped:
+            raise ProtocolAssertion("the server closed TCP without a TLS close_notify")
 
     def expect_close(self, code, reason=None, timeout=WAIT):
         """The server's close frame with `code` (None: an empty close frame),
@@ -427,9 +474,12 @@ class Conn:
         except (BrokenPipeError, ConnectionResetError):
             return True
         time.sleep(wait)
+        # Over TLS the probes are records the server may read; the RST is
+        # seen on the TCP socket underneath.
+        rx = self.sock.raw if TLS else self.sock
         try:
-            self.sock.settimeout(0.05)
-            self.sock.recv(1)
+            rx.settimeout(0.05)
+            rx.recv(1)
             self.sock.send(b"\x00")
             return False
         except (BrokenPipeError, ConnectionResetError):

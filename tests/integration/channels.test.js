@@ -5,6 +5,9 @@
 // crypto.createHmac accepted from the query, presence events in order).
 // Only Node's built-in modules plus ws. Run by tests/run.py with
 // NODE_PATH=tests/node_modules, CW_DAEMON=<build>/chanwired, CW_BUILD=<build>.
+// In the TLS pass (CW_TLS=1) every daemon listens with --listen-tls and the
+// test certificate (CW_TLS_CERT/CW_TLS_KEY); clients speak wss:// and trust
+// exactly that certificate (`ca`).
 'use strict';
 
 const { spawn, execFile } = require('child_process');
@@ -26,6 +29,8 @@ const SECRET = 'node-test-secret-' + crypto.randomBytes(8).toString('hex');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-chan-js-'));
 const SECRET_FILE = path.join(TMP, 'jwt.secret');
 fs.writeFileSync(SECRET_FILE, SECRET + '\n');
+const TLS = process.env.CW_TLS === '1' && !!process.env.CW_TLS_CERT;
+const TLS_CA = TLS ? fs.readFileSync(process.env.CW_TLS_CERT) : null;
 
 function buildDir() {
   if (process.env.CW_BUILD) return process.env.CW_BUILD;
@@ -55,8 +60,10 @@ let nDaemons = 0;
 // secret; resolves once both the listener and the control socket are up.
 function startDaemon(extra = []) {
   const ctl = path.join(TMP, `ctl${nDaemons++}.sock`);
-  const argv = prefix().concat([daemonPath(), '--listen', '127.0.0.1:0', '--log-level', 'info',
-    '--control', ctl, '--jwt-secret-file', SECRET_FILE], extra);
+  const listen = TLS ? ['--listen-tls', '127.0.0.1:0', '--tls-cert', process.env.CW_TLS_CERT,
+    '--tls-key', process.env.CW_TLS_KEY] : ['--listen', '127.0.0.1:0'];
+  const argv = prefix().concat([daemonPath()], listen, ['--log-level', 'info',
+    '--control', ctl, '--jwt-secret-file', SECRET_FILE, '--allow-root'], extra);
   const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   spawned.push(proc);
   let log = '';
@@ -66,7 +73,7 @@ function startDaemon(extra = []) {
     ctl,
     port: 0,
     log: () => log,
-    url: (p) => `ws://127.0.0.1:${d.port}${p}`,
+    url: (p) => `${TLS ? 'wss' : 'ws'}://127.0.0.1:${d.port}${p}`,
     async stop(sig = 'SIGTERM', ms = 10000) {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
       const t = setTimeout(() => proc.kill('SIGKILL'), ms * SLOW);
@@ -86,6 +93,9 @@ function startDaemon(extra = []) {
       if (m && log.includes('control socket ' + ctl) && !d.port) {
         d.port = Number(m[1]);
         clearTimeout(timer);
+        if (TLS && !/listening on \S+ \(port \d+\) with TLS/.test(log)) {
+          reject(new Error('CW_TLS=1 but the daemon does not listen with TLS:\n' + log));
+        }
         resolve(d);
       }
     };
@@ -136,7 +146,8 @@ function withTimeout(p, ms, what) {
 // A client with a queue of received messages, so a test can await them in order.
 function open(url, protocols, opts = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, Object.assign({ perMessageDeflate: false }, opts));
+    const tls = url.startsWith('wss:') ? { ca: TLS_CA } : {};
+    const ws = new WebSocket(url, protocols, Object.assign({ perMessageDeflate: false }, tls, opts));
     const queue = [];
     const waiters = [];
     ws.closed = new Promise((res) => ws.on('close', (code, reason) => {

@@ -2,16 +2,19 @@
 RFC 6455 framing (tests/conformance has those): oversized heads (431), a
 full pool (503), slowloris, EMFILE without a busy loop, clients that do not
 answer pings, and a client that sends but never reads. Raw sockets,
-standard library only."""
+standard library only. In the TLS pass (CW_TLS=1) every client speaks TLS
+(tests/lib/tlsraw.py: each write one record, non-blocking sends and
+handshakes as on a plain socket)."""
 
 import atexit
 import os
 import resource
 import socket
+import ssl
 import time
 
 from cwtest import Daemon as _Daemon, case, main, slow_factor
-from rawws import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Conn, frame, request
+from rawws import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Conn, frame, open_socket, request, tls_default
 
 
 _started = []
@@ -31,11 +34,18 @@ def _kill_leftovers():
 
 
 S = slow_factor()
+# "Served at once" bounds: twice as loose over TLS (full handshakes, and
+# encryption on a machine that may be busy), still well under the deadlines.
+QUICK = 2.0 if tls_default() else 1.0
 
 
 def http_exchange(port, data, timeout=5.0):
-    """Sends data, reads until EOF; returns the bytes received."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout * S)
+    """Sends data, reads until EOF; returns the bytes received (b"" when
+    the server closed at once: over TLS, before the handshake completed)."""
+    try:
+        s = open_socket(port, timeout=timeout * S)
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        return b""
     try:
         s.sendall(data)
     except (BrokenPipeError, ConnectionResetError):
@@ -47,7 +57,7 @@ def http_exchange(port, data, timeout=5.0):
             if not b:
                 break
             out += b
-    except ConnectionResetError:
+    except (ConnectionResetError, ssl.SSLError):
         pass
     finally:
         s.close()
@@ -86,7 +96,7 @@ def oversized_headers_431():
         resp = http_exchange(d.port, request(extra=many))
         assert status_of(resp) == 431, resp[:200]
         # Oversized, trickled in pieces: still 431, not a hang.
-        s = socket.create_connection(("127.0.0.1", d.port), timeout=5 * S)
+        s = open_socket(d.port, timeout=5 * S)
         head = request(extra=big)
         try:
             for i in range(0, len(head), 1000):
@@ -185,7 +195,7 @@ def pool_full_and_reject_slots_full():
 
 def trickle_until_cut(port, interval, limit_s):
     """Sends the request one byte per interval; returns seconds until EOF."""
-    s = socket.create_connection(("127.0.0.1", port))
+    s = open_socket(port)
     s.setblocking(False)
     data = request()
     t0 = time.time()
@@ -223,7 +233,7 @@ def slowloris_trickle_is_cut():
 @case
 def slowloris_silent_is_cut():
     with Daemon("--handshake-timeout", "1000") as d:
-        s = socket.create_connection(("127.0.0.1", d.port))
+        s = open_socket(d.port)
         s.settimeout(5 * S)
         t0 = time.time()
         assert s.recv(100) == b""
@@ -240,7 +250,7 @@ def slowloris_honest_clients_still_connect():
     with Daemon("--max-conns", "12", "--handshake-timeout", "1500") as d:
         idle = []
         for i in range(10):
-            s = socket.create_connection(("127.0.0.1", d.port))
+            s = open_socket(d.port)
             if i % 2:
                 s.sendall(request()[:20])  # half a request line
             idle.append(s)
@@ -249,7 +259,7 @@ def slowloris_honest_clients_still_connect():
         honest = [ws(d.port), ws(d.port)]
         for c in honest:
             c.echo("honest")
-        assert time.time() - t0 < 0.5 * S, "honest clients waited %.2fs" % (time.time() - t0)
+        assert time.time() - t0 < 0.5 * S * QUICK, "honest clients waited %.2fs" % (time.time() - t0)
         # Pool full now: the next one is told 503 at once.
         assert status_of(http_exchange(d.port, request())) == 503
         # After the deadline the idle ones are gone and ten more fit.
@@ -266,9 +276,13 @@ def slowloris_honest_clients_still_connect():
 # ---- EMFILE ----
 
 def _upgraded(c):
-    """Non-blocking: has this pending client's 101 arrived?"""
+    """Non-blocking: has this pending client's 101 arrived? (Over TLS this
+    also moves its handshake on, and sends the request once it is done.)"""
     if c.status is None:
         try:
+            if c.tls and not c.sock.handshake_done:
+                c.sock.do_handshake()
+                c.sock.sendall(request())
             b = c.sock.recv(4096)
         except BlockingIOError:
             return False
@@ -287,10 +301,12 @@ def emfile_no_busy_loop():
         # such as valgrind or qemu holds fds of its own).
         est, first_pending = [], None
         for _ in range(40):
-            c = Conn(d.port, timeout=5 * S)
-            c.sock.sendall(request())
+            c = Conn(d.port, timeout=5 * S, handshake=False)
             c.sock.settimeout(1.0 * S)
             try:
+                if c.tls:
+                    c.sock.do_handshake()  # needs the daemon to accept it
+                c.sock.sendall(request())
                 assert c.read_head() == 101
             except socket.timeout:
                 first_pending = c
@@ -302,15 +318,17 @@ def emfile_no_busy_loop():
         for c in est:
             c.echo("up")
         # More connections than fds: each completes TCP in the backlog, sends
-        # its request and waits.
+        # its request (over TLS: its ClientHello) and waits.
         npend = min(20, len(est))
         pending = [first_pending]
         for _ in range(npend - 1):
-            c = Conn(d.port, timeout=5 * S)
-            c.sock.sendall(request())
+            c = Conn(d.port, timeout=5 * S, handshake=False)
+            if not c.tls:
+                c.sock.sendall(request())
             pending.append(c)
         for c in pending:
             c.sock.setblocking(False)
+            _upgraded(c)
         assert d.wait_log(r"accept: .*pausing", 3), "no EMFILE logged:\n" + d.log[-2000:]
         # Saturated: the daemon must idle, not spin on a ready listener.
         time.sleep(0.2)
@@ -462,7 +480,7 @@ def client_that_never_reads():
             for c in others:
                 c.echo("served %d" % i)
                 c.echo(os.urandom(20000), OP_BINARY)
-            assert time.time() - t0 < 0.5 * S, "echo took %.2fs" % (time.time() - t0)
+            assert time.time() - t0 < 0.5 * S * QUICK, "echo took %.2fs" % (time.time() - t0)
             time.sleep(0.05)
         # By ping + pong + close timeouts (1.5 s) it must be gone: reading now
         # drains what was queued and ends in EOF or a reset.
@@ -494,6 +512,311 @@ def client_that_never_reads():
         stuck.close()
         for c in others:
             c.echo("after the drop")
+            c.close()
+
+
+# ---- exhaustion: message buffers, group tables, slow readers in a group ----
+
+def stats(port):
+    """GET /stats as {counter: value, "pools": {name: (used, limit, high,
+    failed)}}. The request's own connection shows in conns_http and pool
+    conn."""
+    resp = http_exchange(port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(resp) == 200, resp[:200]
+    out = {"pools": {}}
+    for line in resp.split(b"\r\n\r\n", 1)[1].decode().splitlines():
+        f = line.split()
+        if f and f[0] == "pool" and len(f) >= 7:
+            used, limit = f[2].split("/")
+            out["pools"][f[1]] = (int(used), int(limit), int(f[4]), int(f[6]))
+        elif len(f) == 2 and f[1].isdigit():
+            out[f[0]] = int(f[1])
+    return out
+
+
+def wait_pools_idle(port, timeout=5.0):
+    """Waits until no pool holds anything but the /stats request's slot."""
+    end = time.time() + timeout * S
+    while True:
+        st = stats(port)
+        # (over TLS the /stats request holds a TLS session too)
+        busy = {k: v[0] for k, v in st["pools"].items() if v[0] > (1 if k in ("conn", "tls") else 0)}
+        if not busy:
+            return st
+        assert time.time() < end, "pools not back to idle: %r" % busy
+        time.sleep(0.05)
+
+
+def wait_stat(port, pred, what, timeout=5.0):
+    end = time.time() + timeout * S
+    while True:
+        st = stats(port)
+        if pred(st):
+            return st
+        assert time.time() < end, "%s: %r" % (what, st)
+        time.sleep(0.01)
+
+
+def close_frame(code):
+    return frame(OP_CLOSE, code.to_bytes(2, "big"))
+
+
+@case(timeout=60)
+def message_buffers_exhausted_1013():
+    # More half-sent large messages than message buffers: the ones that find
+    # the pool empty are closed 1013 at once, the others keep their buffer
+    # and finish, and clients with small messages never notice.
+    with Daemon() as d:
+        nbuf = stats(d.port)["pools"]["msg"][1]
+        # larger than an I/O block, so each needs a message buffer
+        big = min(100000, config_value("CONFIG_MAX_MESSAGE_SIZE"))
+        part = big // 5
+        bystander = ws(d.port)
+        bystander.echo("before")
+        holders, refused = [], []
+        for i in range(nbuf + 6):
+            c = ws(d.port)
+            full = frame(OP_BINARY, b"\0" * big)  # masked with a random key
+            c.sock.sendall(full[:len(full) - big + part])
+            if i < nbuf:
+                holders.append((c, full))
+                wait_stat(d.port, lambda st: st["pools"]["msg"][0] == i + 1, "message buffer %d" % i)
+            else:
+                assert c.wait_close() == 1013, "half-sent message %d not closed 1013" % i
+                refused.append(c)
+            bystander.echo("during %d" % i)
+        st = stats(d.port)
+        assert st["pools"]["msg"][0] == nbuf and st["pools"]["msg"][3] >= 6, st["pools"]["msg"]
+        assert st["pool_exhausted"] >= 6, st
+        small = config_value("CONFIG_IO_BUF_SIZE") // 2
+        bystander.echo(os.urandom(small), OP_BINARY)  # small ones need no message buffer
+        # The holders finish: every echo intact, every buffer given back.
+        for c, full in holders:
+            c.sock.sendall(full[len(full) - big + part:])
+        for c, full in holders:
+            assert c.read_message() == (OP_BINARY, b"\0" * big)
+            c.close()
+        for c in refused:
+            c.close()
+        wait_stat(d.port, lambda st: st["pools"]["msg"][0] == 0, "message buffers back")
+        c = ws(d.port)
+        c.echo(os.urandom(big), OP_BINARY)
+        c.close()
+        bystander.echo("after")
+        bystander.close()
+        wait_pools_idle(d.port)
+
+
+@case
+def reply_over_the_send_queue_bound():
+    # A reply larger than the whole send-queue bound cannot be queued: the
+    # consumer gets CW_ETOOBIG (the echo demo then closes 1009); others are
+    # untouched.
+    with Daemon("--sendq-max", "16384", "--max-message", "65536") as d:
+        other = ws(d.port)
+        c = ws(d.port)
+        c.echo(os.urandom(16000), OP_BINARY)  # fits
+        c.send(OP_BINARY, os.urandom(30000))
+        assert c.wait_close() == 1009
+        c.close()
+        other.echo("untouched")
+        other.close()
+
+
+def chat_join(port, room):
+    """A raw client in /ws/chat/ROOM/: (conn, HTTP status)."""
+    c = Conn(port, timeout=5 * S)
+    return c, c.handshake("/ws/chat/%s/" % room)
+
+
+def chat_say(c, text):
+    import json
+    c.send(OP_TEXT, json.dumps({"message": text}))
+
+
+def chat_hear(c):
+    import json
+    op, data = c.read_message()
+    assert op == OP_TEXT, op
+    return json.loads(data)["message"]
+
+
+@case(timeout=60)
+def group_and_membership_tables_full():
+    # --max-groups/--max-memberships lower the build's tables, so they fill
+    # with a handful of clients. A join that finds a table full is refused
+    # (the chat demo answers 503); members already in keep talking; a freed
+    # entry is taken again.
+    with Daemon("--max-groups", "4", "--max-memberships", "6") as d:
+        members = []
+        for r in range(4):
+            c, st = chat_join(d.port, "room%d" % r)
+            assert st == 101, st
+            members.append(c)
+        c, st = chat_join(d.port, "room4")
+        assert st == 503, "a fifth group: %r" % st
+        c.close()
+        for r in range(2):  # two more members of existing rooms: 6 memberships
+            c, st = chat_join(d.port, "room%d" % r)
+            assert st == 101, st
+            members.append(c)
+        c, st = chat_join(d.port, "room0")
+        assert st == 503, "a seventh membership: %r" % st
+        c.close()
+        st = stats(d.port)
+        assert st["pools"]["group"][:2] == (4, 4) and st["pools"]["member"][:2] == (6, 6), st["pools"]
+        assert st["pools"]["group"][3] >= 1 and st["pools"]["member"][3] >= 1, st["pools"]
+        # Members already in keep talking: room0 holds members 0 and 4.
+        for speaker, text in ((members[0], "one"), (members[4], "two")):
+            chat_say(speaker, text)
+            for c in (members[0], members[4]):
+                assert chat_hear(c) == text
+        # A member leaves: its membership, and its group (it was the last
+        # member), are free again.
+        members[3].sock.sendall(close_frame(1000))
+        assert members[3].wait_close() == 1000
+        members[3].close()
+        end = time.time() + 5 * S
+        while True:
+            c, st = chat_join(d.port, "room9")
+            if st == 101:
+                break
+            c.close()
+            assert st == 503 and time.time() < end, st
+            time.sleep(0.05)
+        chat_say(c, "fresh")
+        assert chat_hear(c) == "fresh"
+        members[3] = c
+        for c in members:
+            c.close()
+        st = wait_pools_idle(d.port)
+        assert st["pools"]["group"][0] == 0 and st["pools"]["member"][0] == 0, st["pools"]
+
+
+def config_value(name):
+    import re
+    import cwtest
+    build = os.environ.get("CW_BUILD") or os.path.dirname(cwtest.daemon_path())
+    with open(os.path.join(build, "include", "cw_config.h")) as f:
+        return int(re.search(r"#define %s (\d+)" % name, f.read()).group(1))
+
+
+def build_has(name):
+    import cwtest
+    build = os.environ.get("CW_BUILD") or os.path.dirname(cwtest.daemon_path())
+    try:
+        with open(os.path.join(build, "include", "cw_config.h")) as f:
+            return any(l.split()[:2] == ["#define", name] for l in f)
+    except OSError:
+        return False
+
+
+@case(timeout=90)
+def slow_reader_in_a_group():
+    # One member of a busy room stops reading: the send queue policy applies
+    # to it alone (close 1008; with CONFIG_SENDQ_DROP its messages are
+    # dropped and counted), and every other member receives every message,
+    # in order.
+    import json
+    drop = build_has("CONFIG_SENDQ_DROP")
+    with Daemon("--sendq-max", "16384", "--ping-interval", "0") as d:
+        readers = []
+        for _ in range(4):
+            c, st = chat_join(d.port, "busy")
+            assert st == 101
+            readers.append(c)
+        slow = Conn(d.port, timeout=5 * S)
+        slow.sock.close()
+        slow.sock = open_socket(d.port, timeout=5 * S, rcvbuf=2048)
+        assert slow.handshake("/ws/chat/busy/") == 101
+        pad = "x" * 900
+        n, got = 3000, {id(c): 0 for c in readers}
+
+        def drain(c, want):
+            while got[id(c)] < want:
+                m = chat_hear(c)
+                assert m == "%d %s" % (got[id(c)], pad), "reader got %r, wanted #%d" % (
+                    m[:20], got[id(c)])
+                got[id(c)] += 1
+
+        overflowed = False
+        for i in range(n):
+            chat_say(readers[0], "%d %s" % (i, pad))
+            if i % 25 == 24:
+                for c in readers:
+                    drain(c, i + 1)
+                if not overflowed and i % 250 == 249:
+                    overflowed = stats(d.port)["sendq_overflows"] > 0
+                    if overflowed:
+                        n = i + 1 + 250  # a while longer, then stop
+        for c in readers:
+            drain(c, n)
+        assert overflowed, "the slow member's queue never overflowed"
+        # The slow member: an in-order prefix (dropping: subsequence), then
+        # close 1008 unless the build drops.
+        slow.sock.settimeout(3 * S)
+        seen, code = [], None
+        try:
+            while True:
+                f = slow.read_frame()
+                if f is None:
+                    break
+                if f[1] == OP_CLOSE:
+                    code = int.from_bytes(f[2][:2], "big")
+                    break
+                if f[1] == OP_TEXT:
+                    seen.append(int(json.loads(f[2])["message"].split()[0]))
+        except (socket.timeout, ConnectionResetError, ssl.SSLError):
+            pass
+        assert seen == sorted(set(seen)), "the slow member's messages are out of order"
+        assert len(seen) < n, "the slow member got everything"
+        if drop:
+            assert code is None, "dropping build closed the slow member: %r" % code
+        else:
+            assert code == 1008, "slow member: close %r after %d messages" % (code, len(seen))
+            assert seen == list(range(len(seen))), "a gap before the close"
+        for c in readers + [slow]:
+            c.close()
+        wait_pools_idle(d.port)
+
+
+@case(timeout=60)
+def slowloris_request_buffers_nearly_full():
+    # The request buffers (CONFIG_HTTP_BUFS) nearly all held by clients that
+    # trickle or say nothing: honest clients still get in at once, the
+    # squatters are cut at the deadline, and every buffer comes back.
+    from cwtest import Skip, tls_mode
+    if tls_mode():
+        raise Skip("TLS sessions are fewer than request buffers: test_tls covers them")
+    with Daemon("--handshake-timeout", "1500") as d:
+        nreq = stats(d.port)["pools"]["http"][1]
+        squat = []
+        for i in range(nreq - 3):
+            s = open_socket(d.port, timeout=5 * S)
+            if i % 2:
+                s.sendall(request()[:10 + i % 30])
+            squat.append(s)
+        wait_stat(d.port, lambda st: st["pools"]["http"][0] == nreq - 3, "squatters in")
+        t0 = time.time()
+        honest = [ws(d.port), ws(d.port)]
+        for c in honest:
+            c.echo("honest")
+        assert time.time() - t0 < 1.0 * S, "honest clients waited %.2fs" % (time.time() - t0)
+        for c in honest:
+            c.close()
+        for s in squat:
+            s.settimeout(5 * S)
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+            s.close()
+        st = wait_pools_idle(d.port)
+        assert st["handshake_timeouts"] >= len(squat), st["handshake_timeouts"]
+        more = [ws(d.port) for _ in range(20)]
+        for c in more:
+            c.echo("after the cut")
             c.close()
 
 

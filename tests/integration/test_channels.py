@@ -5,7 +5,9 @@ order, auth at connect (JWT from the header, a cookie or the query; tokens
 minted here, by PyJWT and by djangorestframework-simplejwt; every rejection
 with its documented status), the Origin check, chanwire-send reaching the
 right sockets, bad control-socket requests that change nothing, the "chat"
-subprotocol and route argument validation."""
+subprotocol and route argument validation. In the TLS pass (CW_TLS=1) the
+daemons listen with TLS and every client speaks wss:// (raw ones through
+tests/lib/tlsraw.py)."""
 
 import asyncio
 import atexit
@@ -23,7 +25,8 @@ import tempfile
 import time
 
 import rawws
-from cwtest import Daemon as _Daemon, Skip, case, daemon_path, exec_prefix, main, skip_suite, slow_factor
+from cwtest import (Daemon as _Daemon, Skip, case, client_ssl, daemon_path, exec_prefix, main, skip_suite,
+                    slow_factor)
 
 try:
     import websockets
@@ -186,6 +189,8 @@ def connect(url, headers=None, origin=None, subprotocols=None):
         kw["origin"] = origin
     if subprotocols:
         kw["subprotocols"] = subprotocols
+    if url.startswith("wss:"):
+        kw["ssl"] = client_ssl()
     return websockets.connect(url, **kw)
 
 
@@ -418,7 +423,8 @@ async def typed_event_vs_raw_broadcast():
     a, b = [await connect(d.url(chat("typed"))) for _ in range(2)]
     # --type: a group_send event; the chat consumer forwards chat.message bodies.
     delivered(d, "--type", "chat.message", "chat_typed", '{"message": "from the CLI"}', n=2)
-    # A JSON object with a "type" key is a typed event too: the whole object is the body.
+    # A JSON object with a "type" key is a typed event too; its other keys are the
+    # body (what a Channels handler reads, and what the Redis layer carries).
     delivered(d, "chat_typed", '{"type": "chat.message", "message": "typed"}', n=2)
     # An event type the consumer does not handle reaches the consumer, not the socket.
     delivered(d, "chat_typed", '{"type": "sensor.reading", "value": 21.5}', n=2)
@@ -429,7 +435,7 @@ async def typed_event_vs_raw_broadcast():
     delivered(d, "chat_typed", "[1, 2, 3]", n=2)
     delivered(d, "chat_typed", "end", n=2)
     for ws in (a, b):
-        await expect(ws, '{"message": "from the CLI"}', '{"type": "chat.message", "message": "typed"}',
+        await expect(ws, '{"message": "from the CLI"}', '{"message": "typed"}',
                      "plain text, not JSON", '{"message": "JSON without a type"}', "[1, 2, 3]", "end")
     await close_all(a, b)
     stop(d)
@@ -562,7 +568,7 @@ async def chanwire_send_reaches_user_tabs():
         await expect(ws, presence("joined", "erin", 7))
     # Raw broadcast (no "type"): every tab of user 42, nobody else.
     delivered(d, "user_42", '{"message":"hi"}', n=2)
-    # Typed event: forwarded by the users consumer as its body.
+    # Typed event: forwarded by the users consumer as {"type": ..., ...its body}.
     delivered(d, "user_42", '{"type":"notify","level":3}', n=2)
     delivered(d, "--type", "alert", "user_7", '{"n":1}', n=1)
     delivered(d, "user_4", "nobody", n=0)
@@ -570,7 +576,7 @@ async def chanwire_send_reaches_user_tabs():
     delivered(d, "users", "end", n=3)
     for ws in (t1, t2):
         await expect(ws, '{"message":"hi"}', '{"type":"notify","level":3}', "end")
-    await expect(u7, '{"n":1}', "end")
+    await expect(u7, '{"type":"alert","n":1}', "end")
     # One tab closes: the other still gets user_42's messages.
     await t1.close()
     await expect(t2, presence("left", "dave", 42))

@@ -10,7 +10,8 @@ import socket
 import subprocess
 import time
 
-from cwtest import Daemon as _Daemon, Skip, case, daemon_path, exec_prefix, main, slow_factor
+from cwtest import (Daemon as _Daemon, Skip, case, daemon_path, exec_prefix, main, root_args,
+                    slow_factor)
 from rawws import OP_BINARY, OP_CLOSE, Conn, close_payload, frame
 
 
@@ -30,10 +31,12 @@ def _kill_leftovers():
         d.kill()
 
 
-def run(*args, timeout=10):
+def run(*args, timeout=10, root_ok=True):
     # No control socket unless a case asks: suites run side by side.
     if not any(a.startswith("--control") or a == "--no-control" for a in args):
         args = ("--no-control",) + args
+    if root_ok:
+        args = tuple(root_args(args)) + args
     p = subprocess.run(exec_prefix() + [daemon_path()] + list(args), stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout * slow_factor())
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
@@ -298,9 +301,10 @@ def sigterm_with_no_clients_exits_at_once():
 
 @case
 def sigterm_with_a_half_sent_request():
-    # A socket still in the handshake is simply closed on shutdown.
+    # A socket still in the handshake is simply closed on shutdown (in the
+    # TLS pass: a TLS connection whose HTTP request is half sent).
     d = Daemon("--shutdown-timeout", "3000")
-    s = socket.create_connection(("127.0.0.1", d.port))
+    s = Conn(d.port).sock
     s.sendall(b"GET /ws/echo/ HTTP/1.1\r\nHost: x\r\n")
     time.sleep(0.1)
     t0 = time.time()
@@ -343,6 +347,207 @@ def syslog_without_dev_log():
         c.echo("logged to syslog")
         c.close()
         assert d.stop() == 0
+
+
+# ---- least privilege ----
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def sender():
+    build = os.environ.get("CW_BUILD") or os.path.dirname(daemon_path())
+    return os.path.join(build, "chanwire-send")
+
+
+def nobody_gid():
+    import pwd
+    return pwd.getpwnam("nobody").pw_gid
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root (the CI container runs the suites as root)")
+    if exec_prefix():
+        raise Skip("under %s the uid seen is the wrapper's" % " ".join(exec_prefix()))
+
+
+@case
+def root_needs_user_or_allow_root():
+    need_root()
+    rc, out, err = run("--listen", "127.0.0.1:0", root_ok=False)
+    assert rc == 2, (rc, err)
+    one_line(err, "refusing to run as root", "--user", "--allow-root")
+    # --help and --version never start anything
+    assert run("--help", root_ok=False)[0] == 0
+    rc, out, err = run("--listen", "127.0.0.1:0", "--user", "no-such-user-here")
+    assert rc == 2, (rc, err)
+    one_line(err, "no-such-user-here")
+    rc, out, err = run("--listen", "127.0.0.1:0", "--user", "root")
+    assert rc == 2, (rc, err)
+    one_line(err, "root")
+
+
+@case
+def user_drops_root_after_binding():
+    need_root()
+    import pwd
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    tmp = tempfile.mkdtemp(prefix="cw-privs-")
+    os.chmod(tmp, 0o755)
+    ctl = os.path.join(tmp, "ctl.sock")
+    try:
+        # Port 0 is fine; a port below 1024 shows binding happened as root.
+        with Daemon("--user", "nobody", "--control", ctl, "--log-level", "info",
+                    listen=["127.0.0.1:0"]) as d:
+            assert d.wait_log(r"running as nobody"), d.log
+            st = proc_status(d.proc.pid)
+            assert st["Uid"] == [str(nobody.pw_uid)] * 4, st["Uid"]
+            assert st["Gid"] == [str(nobody.pw_gid)] * 4, st["Gid"]
+            assert st.get("Groups", []) == [], st.get("Groups")
+            assert int(st["CapEff"][0], 16) == 0 and int(st["CapPrm"][0], 16) == 0, st["CapEff"]
+            c = Conn(d.port)
+            assert c.handshake() == 101
+            c.echo("served by nobody")
+            c.close()
+            # The control socket belongs to the user now, still 0660, and
+            # root (our uid here) may still use it.
+            sb = os.stat(ctl)
+            assert (sb.st_uid, sb.st_gid) == (nobody.pw_uid, nobody.pw_gid), sb
+            assert sb.st_mode & 0o777 == 0o660, oct(sb.st_mode)
+            p = subprocess.run([sender(), "--socket", ctl, "--stats"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=10)
+            assert p.returncode == 0 and b"pool conn" in p.stdout, p
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@case
+def chroot_and_user():
+    need_root()
+    import shutil
+    import tempfile
+    jail = tempfile.mkdtemp(prefix="cw-jail-")
+    www = tempfile.mkdtemp(prefix="cw-www-")
+    try:
+        with open(os.path.join(www, "index.html"), "w") as f:
+            f.write("<p>outside the jail, opened before it</p>")
+        os.chmod(www, 0o755)  # the files must be readable by the user, not only by root
+        os.chmod(os.path.join(www, "index.html"), 0o644)
+        # LeakSanitizer needs /proc, which the jail does not have.
+        env = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1"} if os.environ.get(
+            "CW_SANITIZE") else None
+        with Daemon("--user", "nobody", "--chroot", jail, "--www", www, env=env) as d:
+            assert d.wait_log(r"running as nobody, chrooted to "), d.log
+            assert os.readlink("/proc/%d/root" % d.proc.pid) == os.path.realpath(jail)
+            assert proc_status(d.proc.pid)["Uid"][0] != "0"
+            s = Conn(d.port, timeout=5).sock  # HTTPS in the TLS pass
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            resp = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                resp += b
+            s.close()
+            assert resp.startswith(b"HTTP/1.1 200") and b"outside the jail" in resp, resp[:200]
+            c = Conn(d.port)
+            assert c.handshake() == 101
+            c.echo("jailed")
+            c.close()
+    finally:
+        shutil.rmtree(jail, ignore_errors=True)
+        shutil.rmtree(www, ignore_errors=True)
+
+
+@case
+def user_flag_needs_root():
+    if os.geteuid() != 0 or exec_prefix():
+        raise Skip("needs root to start a process as another user")
+    p = subprocess.run([daemon_path(), "--listen", "127.0.0.1:0", "--no-control", "--user",
+                        "nobody"], user="nobody", group=nobody_gid(), extra_groups=[],
+                       stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    assert p.returncode == 2, p
+    one_line(p.stderr.decode(), "--user", "root")
+
+
+@case
+def control_socket_refuses_strangers():
+    # 0660 keeps others from connecting at all; past the mode (here opened
+    # up on purpose) SO_PEERCRED still refuses a peer that is not root, our
+    # uid or our gid.
+    need_root()
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="cw-ctl-")
+    os.chmod(tmp, 0o755)
+    ctl = os.path.join(tmp, "ctl.sock")
+    try:
+        with Daemon("--control", ctl) as d:
+            assert d.wait_log(r"control socket"), d.log
+            cmd = [sender(), "--socket", ctl, "--stats"]
+            p = subprocess.run(cmd, user="nobody", group=nobody_gid(), extra_groups=[],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+            assert p.returncode == 1 and b"pool" not in p.stdout, p
+            os.chmod(ctl, 0o666)
+            p = subprocess.run(cmd, user="nobody", group=nobody_gid(), extra_groups=[],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+            assert p.returncode == 1 and b"permission denied" in p.stdout + p.stderr, p
+            assert d.wait_log(r"control: refused uid 65534"), d.log
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+            assert p.returncode == 0 and b"pool conn" in p.stdout, p
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- /stats ----
+
+def http_get(port, req):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5 * slow_factor())
+    s.sendall(req)
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+
+
+@case
+def stats_endpoint_and_no_stats():
+    from cwtest import tls_mode
+    if tls_mode():
+        raise Skip("plain HTTP requests; the TLS pass reaches /stats through test_badinput")
+    with Daemon() as d:
+        c = Conn(d.port)
+        assert c.handshake() == 101
+        c.echo("counted")
+        r = http_get(d.port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = r.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200") and b"text/plain" in head, head
+        assert b"Content-Length: %d" % len(body) in head, head
+        text = body.decode()
+        for word in ("conns_open 1", "upgraded 1", "msgs_in 1", "pool conn 2/", "pool msg 0/",
+                     "pool http 0/", "pool io ", "pool group ", "pool member "):
+            assert word in text, (word, text)
+        r = http_get(d.port, b"HEAD /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 200") and r.endswith(b"\r\n\r\n"), r
+        r = http_get(d.port, b"POST /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 405"), r
+        c.close()
+    with Daemon("--no-stats") as d:
+        r = http_get(d.port, b"GET /stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert r.startswith(b"HTTP/1.1 404"), r
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 index.html for directories, MIME types, HEAD, 404/405, traversal attempts
 that must never leave DIR (a secret file sits beside it), a 5 MB file sent
 whole, a slow reader that does not hold up anyone else, and the WebSocket
-routes still answering 426 to a plain GET. Standard library only."""
+routes still answering 426 to a plain GET. Standard library only. In the
+TLS pass (CW_TLS=1) all of it over HTTPS (stdlib ssl; a response must end
+with the server's close_notify: a bare FIN is a truncation and fails)."""
 
 import atexit
 import hashlib
@@ -13,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from cwtest import Daemon as _Daemon, case, main, slow_factor
+from cwtest import Daemon as _Daemon, case, client_ssl, main, slow_factor, tls_mode
 from rawws import Conn
 
 _started = []
@@ -135,11 +137,27 @@ class Resp:
         return "<%d %r %d bytes>" % (self.status, self.headers, len(self.body))
 
 
+def http_socket(port, timeout=10.0, rcvbuf=None):
+    """A connection for one HTTP exchange: HTTPS in the TLS pass."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout * slow_factor())
+    try:
+        s.connect(("127.0.0.1", port))
+        if tls_mode():
+            s = client_ssl().wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
 def exchange(port, req, timeout=10.0):
     """Sends req, reads to EOF (every answer here ends with Connection: close)."""
     if isinstance(req, str):
         req = req.encode("latin-1")
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout * slow_factor())
+    s = http_socket(port, timeout)
     try:
         s.sendall(req)
         chunks = []
@@ -325,10 +343,7 @@ def large_file_complete_and_identical():
 @case(timeout=120)
 def slow_reader_does_not_block_others():
     d = www()
-    slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.settimeout(10 * slow_factor())
-    slow.connect(("127.0.0.1", d.port))
+    slow = http_socket(d.port, 10, rcvbuf=4096)
     try:
         slow.sendall(b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         got = slow.recv(1024)  # the head has started to arrive; now stop reading
@@ -371,7 +386,7 @@ def slow_reader_does_not_block_others():
 def reader_that_vanishes_mid_file():
     d = www()
     for _ in range(5):
-        s = socket.create_connection(("127.0.0.1", d.port), timeout=5 * slow_factor())
+        s = http_socket(d.port, 5)
         s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         s.recv(4096)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

@@ -61,24 +61,107 @@ def slow_factor():
         return 1.0
 
 
+def root_args(args):
+    """["--allow-root"] unless args already choose (--user, --allow-root):
+    as root the daemon refuses to start without one (the suites run as root
+    in CI containers; the flag is harmless otherwise)."""
+    if any(a == "--allow-root" or a.startswith("--user") for a in args):
+        return []
+    return ["--allow-root"]
+
+
 _LISTEN_RE = re.compile(r"listening on (\S+) \(port (\d+)\)")
+
+
+class _RemoteProc:
+    """Stands in for the Popen of a daemon that runs on the board."""
+    returncode = None
+
+    def poll(self):
+        return None
+
+    def send_signal(self, sig):
+        raise Skip("signals the daemon, which runs on the board (check-vm)")
+
+    def wait(self, timeout=None):
+        raise Skip("waits for the daemon to exit, which runs on the board (check-vm)")
+
+
+class RemoteDaemon:
+    """make check-vm: the daemon under test already runs elsewhere (on a
+    board booted under qemu-system, its port forwarded to 127.0.0.1) and
+    $CW_REMOTE says where. Cases talk to it as to a local one; a case that
+    needs a daemon of its own flags, its log or its exit is skipped."""
+
+    def __init__(self, target):
+        host, _, port = target.rpartition(":")
+        self.host, self.ports, self.tls = host or "127.0.0.1", [int(port)], False
+        self.proc = _RemoteProc()
+        self.argv = ["(remote daemon at %s)" % target]
+
+    port = property(lambda self: self.ports[0])
+    log = property(lambda self: "(the daemon runs on the board: its log is the VM console)")
+
+    def url(self, path="/ws/echo/", port=None):
+        return "ws://127.0.0.1:%d%s" % (port or self.port, path)
+
+    def ssl(self):
+        return None
+
+    def wait_log(self, pattern, timeout=5.0):
+        raise Skip("needs the daemon's log, which is on the board (check-vm)")
+
+    def alive(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self, timeout=10.0, sig=signal.SIGTERM):
+        if sig != signal.SIGTERM:
+            raise Skip("signals the daemon, which runs on the board (check-vm)")
+        return 0  # it keeps running: check-vm checks it at the end
+
+    def kill(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 class Daemon:
     """A running chanwired. Use as a context manager or call stop()."""
+
+    def __new__(cls, *args, counting=False, listen=None, env=None, **kw):
+        remote = os.environ.get("CW_REMOTE")
+        if not remote:
+            return super().__new__(cls)
+        if args or counting or listen or env:
+            raise Skip("needs a daemon of its own (%s); the board runs one fixed daemon"
+                       % " ".join(list(args) or ["counting" if counting else "listen/env"]))
+        return RemoteDaemon(remote)
 
     def __init__(self, *args, counting=False, listen=None, env=None, start_timeout=10.0,
                  wait_ready=True):
         self.binary = daemon_path(counting)
         listen = listen or ["127.0.0.1:0"]
         argv = exec_prefix() + [self.binary]
+        # CW_TLS=1 (the TLS pass of make check): the same suites over wss://.
+        self.tls = tls_mode() and not any(a.startswith("--tls") or a.startswith("--listen") for a in args)
         for l in listen:
-            argv += ["--listen", l]
+            argv += ["--listen-tls" if self.tls else "--listen", l]
+        if self.tls:
+            argv += ["--tls-cert", os.environ["CW_TLS_CERT"], "--tls-key", os.environ["CW_TLS_KEY"]]
         if not any(a.startswith("--log-level") for a in args):
             argv += ["--log-level", "debug"]
         # Suites run side by side: none may claim the default control socket.
         if not any(a.startswith("--control") or a == "--no-control" for a in args):
             argv += ["--no-control"]
+        argv += root_args(args)
         argv += list(args)
         self.argv = argv
         self.ports = []
@@ -119,7 +202,11 @@ class Daemon:
             return "".join(self._lines)
 
     def url(self, path="/ws/echo/", port=None):
-        return "ws://127.0.0.1:%d%s" % (port or self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("wss" if self.tls else "ws", port or self.port, path)
+
+    def ssl(self):
+        """An ssl context for clients of this daemon (None when plain)."""
+        return client_ssl() if self.tls else None
 
     def wait_log(self, pattern, timeout=5.0):
         """Waits until the log matches the regex; returns the match or None."""
@@ -162,9 +249,25 @@ class Daemon:
         return False
 
 
-def connect_raw(port, host="127.0.0.1", timeout=5.0):
+def tls_mode():
+    return os.environ.get("CW_TLS") == "1" and "CW_TLS_CERT" in os.environ
+
+
+def client_ssl():
+    """Trusts exactly the test certificate of the TLS pass."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=os.environ["CW_TLS_CERT"])
+    ctx.check_hostname = False
+    return ctx
+
+
+def connect_raw(port, host="127.0.0.1", timeout=5.0, tls=None):
+    """A TCP socket to the daemon; wrapped in TLS in the TLS pass (or when
+    tls=True), unless tls=False."""
     s = socket.create_connection((host, port), timeout=timeout * slow_factor())
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls if tls is not None else tls_mode():
+        s = client_ssl().wrap_socket(s, server_hostname="localhost")
     return s
 
 

@@ -1,14 +1,20 @@
 """rawws: a tiny WebSocket client over a plain socket, for tests that need
 wire control (idle clients, clients that never read, half-sent requests).
 Only the standard library. Not a general client: it trusts the server.
+In the TLS pass (CW_TLS=1) connections are TLS (tests/lib/tlsraw.py) unless
+made with tls=False; `sock` then is a tlsraw.TLSSocket (each write one
+record; `sock.raw` is the TCP socket underneath).
 """
 
 import base64
 import hashlib
 import os
 import socket
+import ssl
 import struct
 import time
+
+import tlsraw
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -19,6 +25,31 @@ def request(path="/ws/echo/", key=None, host="127.0.0.1", extra=""):
     key = key or base64.b64encode(os.urandom(16)).decode()
     return ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n" % (path, host, key, extra)).encode()
+
+
+def tls_default():
+    """True in the TLS pass (CW_TLS=1 with its test certificate)."""
+    return os.environ.get("CW_TLS") == "1" and "CW_TLS_CERT" in os.environ
+
+
+def open_socket(port, host="127.0.0.1", timeout=5.0, tls=None, family=socket.AF_INET,
+                rcvbuf=None, handshake=True, ssl_context=None):
+    """A connected socket to the daemon: a tlsraw.TLSSocket in the TLS pass
+    (unless tls=False), else a plain one. rcvbuf is set before connect;
+    ssl_context defaults to trusting the TLS pass's certificate."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.connect((host, port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls_default() if tls is None else tls:
+            s = tlsraw.wrap(s, ssl_context, handshake=handshake)
+    except BaseException:
+        s.close()
+        raise
+    return s
 
 
 def accept_of(key):
@@ -59,11 +90,13 @@ def close_payload(code, reason=b""):
 class Conn:
     """One raw connection. read_frame() returns (fin, op, payload), or None at EOF."""
 
-    def __init__(self, port, host="127.0.0.1", family=socket.AF_INET, timeout=5.0):
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, port, host="127.0.0.1", family=socket.AF_INET, timeout=5.0, tls=None,
+                 handshake=True, ssl_context=None, rcvbuf=None):
+        """tls: None follows the pass; handshake=False (TLS) leaves
+        sock.do_handshake() to the caller; rcvbuf: SO_RCVBUF before connect."""
+        self.tls = tls_default() if tls is None else tls
+        self.sock = open_socket(port, host, timeout, self.tls, family, rcvbuf=rcvbuf,
+                                handshake=handshake, ssl_context=ssl_context)
         self.buf = b""
         self.status = None
         self.head = b""
@@ -156,7 +189,7 @@ class Conn:
             self.sock.settimeout(max(0.05, end - time.time()))
             try:
                 f = self.read_frame()
-            except (socket.timeout, ConnectionResetError):
+            except (socket.timeout, ConnectionResetError, ssl.SSLError):
                 return None
             if f is None:
                 return None
@@ -174,7 +207,7 @@ class Conn:
                 b = self.sock.recv(65536)
             except socket.timeout:
                 return False
-            except (ConnectionResetError, BrokenPipeError):
+            except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
                 return True
             if not b:
                 return True

@@ -1215,13 +1215,18 @@ int cw_wsc_daemon_start(cw_wsc_daemon *d, const char *binary, const char *const 
     argv[argc++] = binary;
     argv[argc++] = "--listen";
     argv[argc++] = "127.0.0.1:0";
-    int has_level = 0, has_control = 0;
+    int has_level = 0, has_control = 0, has_root = 0;
     for (int i = 0; args && args[i]; i++) {
         if (strncmp(args[i], "--log-level", 11) == 0)
             has_level = 1;
         if (strncmp(args[i], "--control", 9) == 0 || strcmp(args[i], "--no-control") == 0)
             has_control = 1;
+        if (strcmp(args[i], "--allow-root") == 0 || strncmp(args[i], "--user", 6) == 0)
+            has_root = 1;
     }
+    /* As root the daemon wants --user or --allow-root (harmless otherwise). */
+    if (!has_root)
+        argv[argc++] = "--allow-root";
     if (!has_level) {
         argv[argc++] = "--log-level";
         argv[argc++] = "debug";

@@ -151,7 +151,7 @@ static cw_conn *conn_open(const cw_consumer *k)
     cw_port_peer peer;
     memset(&peer, 0, sizeof peer);
     last_udata = NULL;
-    cw_conn_start(-1, &peer, 0);
+    cw_conn_start(-1, &peer, 0, 0);
     if (!last_udata)
         return NULL;
     cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
@@ -810,6 +810,67 @@ static void test_broadcast_one_frame(void)
     CHECK_EQ(cw_ref_pool.used, 0);
 }
 
+/* Event handlers that send the body on unchanged share one encoded frame;
+ * a handler that sends its own copy gets its own bytes. */
+static int forward_rc[8], nforward;
+
+static void forward_cb(cw_conn *c, const char *type, const uint8_t *data, size_t len)
+{
+    (void)type;
+    forward_rc[nforward++ & 7] = cw_send_text(c, (const char *)data, len);
+}
+
+static void copy_cb(cw_conn *c, const char *type, const uint8_t *data, size_t len)
+{
+    char copy[64];
+    (void)type;
+    memcpy(copy, data, len);
+    cw_send_text(c, copy, len);
+}
+
+static const cw_consumer forwarder = {NULL, NULL, forward_cb, NULL};
+static const cw_consumer copier = {NULL, NULL, copy_cb, NULL};
+
+static void test_send_forwarded_body_shared(void)
+{
+    setup();
+    nforward = 0;
+    cw_conn *a = conn_open(&forwarder), *b = conn_open(&forwarder), *c = conn_open(&copier);
+    if (!a || !b || !c)
+        return;
+    cw_group_add(a, "room");
+    cw_group_add(b, "room");
+    cw_group_add(c, "room");
+    const char *body = "{\"message\":\"hi\"}";
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "chat.message", body, strlen(body)), 3);
+    CHECK(a->tx.head && a->tx.head->shared && b->tx.head && b->tx.head->shared);
+    if (!a->tx.head || !a->tx.head->shared || !b->tx.head || !c->tx.head)
+        return;
+    cw_shared *sh = a->tx.head->shared;
+    CHECK(b->tx.head->shared == sh);
+    CHECK_EQ(sh->refs, 2); /* the fan-out's own reference is gone */
+    CHECK_EQ(sh->len, 2 + strlen(body));
+    CHECK_MEM(sh->data + 2, body, strlen(body));
+    CHECK(c->tx.head->shared == NULL); /* the copy went into c's own block */
+    uint8_t q[64];
+    CHECK_EQ(queued(c, q, sizeof q), 2 + strlen(body));
+    CHECK_MEM(q + 2, body, strlen(body));
+    CHECK_EQ(forward_rc[0], 0);
+    CHECK_EQ(forward_rc[1], 0);
+    /* a body that is not UTF-8 fails for every forwarder, and queues nothing */
+    cw_txq_clear(&a->tx);
+    cw_txq_clear(&b->tx);
+    cw_txq_clear(&c->tx);
+    nforward = 0;
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "t", "\xff", 1), 3);
+    CHECK_EQ(forward_rc[0], CW_EINVAL);
+    CHECK_EQ(forward_rc[1], CW_EINVAL);
+    CHECK(a->tx.head == NULL && b->tx.head == NULL);
+    cw_txq_clear(&c->tx);
+    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_ref_pool.used, 0);
+}
+
 static void test_broadcast_refusals(void)
 {
     setup();
@@ -979,6 +1040,7 @@ static void test_group_close_cascade(void)
 int main(void)
 {
     RUN(test_add_discard);
+    RUN(test_send_forwarded_body_shared);
     RUN(test_names);
     RUN(test_add_when_not_open);
     RUN(test_group_table_full);

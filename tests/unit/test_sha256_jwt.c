@@ -325,6 +325,20 @@ static void test_jwt_time(void)
     CHECK_EQ(verify_at(t, 1501, &cl), CW_JWT_EEXPIRED);
     CHECK_EQ(verify_at(t, 1000, &cl), CW_JWT_ENOTYET);
     CHECK_EQ(verify_at(t, 1001, &cl), CW_JWT_OK);
+    /* times are whole seconds rounded up, read without floating point
+     * (exponents, negative numbers) */
+    t = mint(HS256, "{\"user_id\":1,\"exp\":1.5005e3,\"nbf\":-2.5}", SECRET);
+    CHECK_EQ(verify_at(t, 1500, &cl), CW_JWT_OK);
+    CHECK_EQ(cl.exp, 1501);
+    CHECK_EQ(verify_at(t, 1501, &cl), CW_JWT_EEXPIRED);
+    CHECK_EQ(verify_at(t, -3, &cl), CW_JWT_ENOTYET);
+    CHECK_EQ(verify_at(t, -2, &cl), CW_JWT_OK);
+    t = mint(HS256, "{\"user_id\":1,\"exp\":20000E-1}", SECRET);
+    CHECK_EQ(verify_at(t, 1999, &cl), CW_JWT_OK);
+    CHECK_EQ(cl.exp, 2000);
+    CHECK_EQ(verify_at(t, 2000, &cl), CW_JWT_EEXPIRED);
+    t = mint(HS256, "{\"user_id\":1,\"exp\":-1e999}", SECRET);
+    CHECK_EQ(verify_at(t, 0, &cl), CW_JWT_EEXPIRED); /* saturates, never wraps */
     /* no exp at all: valid forever, exp reported as 0 */
     t = mint(HS256, "{\"user_id\":1}", SECRET);
     CHECK_EQ(verify_at(t, 4000000000, &cl), CW_JWT_OK);

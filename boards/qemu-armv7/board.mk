@@ -1,0 +1,14 @@
+# qemu-armv7: Cortex-A7 class boards (Raspberry Pi 2/3 in 32-bit mode, i.MX6UL,
+# Allwinner H3, STM32MP1), armhf glibc, Thumb-2, -Os. Also the size-budget target.
+# No PIE and link-time optimisation: the smallest code for the size budget
+# (make size-check); the tests run on exactly this build. A PIE build of the
+# same code is about 2.3 KiB larger.
+CROSS_COMPILE ?= arm-linux-gnueabihf-
+BOARD_CFLAGS ?= -mcpu=cortex-a7 -mthumb -ffunction-sections -fdata-sections -fno-pie -flto -ffat-lto-objects
+BOARD_LDFLAGS ?= -Wl,--gc-sections -no-pie -flto -mcpu=cortex-a7 -mthumb -Os
+CFLAGS ?= -Os -g
+BOARD_QEMU ?= qemu-arm -cpu cortex-a7 -L /usr/arm-linux-gnueabihf
+BOARD_SLOW ?= 3
+BOARD_LIBC := glibc (dynamic)
+BOARD_DEB_ARCH := armhf
+BOARD_APT := gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user

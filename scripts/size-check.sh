@@ -1,0 +1,21 @@
+#!/bin/sh
+# size-check.sh BUDGET SIZE-TOOL NAME=ELF ...: fails when the .text of an ELF
+# is over its line in BUDGET ("NAME BYTES"); says so when far below it.
+budget=$1 tool=$2
+shift 2
+rc=0
+for pair in "$@"; do
+    name=${pair%%=*} elf=${pair#*=}
+    limit=$(awk -v n="$name" '$1 == n { print $2 }' "$budget")
+    text=$("$tool" -A "$elf" | awk '$1 == ".text" || $1 ~ /^\.text\./ { t += $2 } END { print t + 0 }')
+    if [ -z "$limit" ]; then
+        echo "size-check: no budget line for $name in $budget"; rc=1; continue
+    fi
+    if [ "$text" -gt "$limit" ]; then
+        echo "FAIL size $name: .text $text bytes > budget $limit ($budget)"; rc=1
+    else
+        echo "ok   size $name: .text $text bytes <= budget $limit"
+        [ $((limit - text)) -gt 512 ] && echo "     (more than 512 bytes below: lower $name in $budget to $text)"
+    fi
+done
+exit $rc

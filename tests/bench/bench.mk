@@ -1,0 +1,46 @@
+# tests/bench/bench.mk: the benchmark and its guard (included by the Makefile).
+#
+#   make bench [BENCH_ARGS="--scenarios echo_pipe --peers chanwired,lws --rounds 5"]
+#       chanwired against libwebsockets, Node ws and Django Channels on
+#       daphne (each when installed), server and generator pinned to a core
+#       each; prints a Markdown table, writes JSON lines and the table to
+#       $(BUILD_ROOT)/bench/. tests/bench/run.py --help lists the options.
+#   make bench-quick       one short round of everything
+#   make bench-record      re-records the callgrind guard's figures
+#       (tests/bench/callgrind-baseline.json) for the host builds.
+#
+# `make check` runs the guard, tests/bench/test_callgrind.py: instructions
+# per echoed message / fan-out delivery / connection under callgrind, at
+# most 10% above the record.
+
+BENCH_GEN := $(B)/bench/cwbench
+BENCH_LWS := $(B)/bench/lws_peer
+# The libwebsockets peer is built only when its headers are installed
+# (apt-get install libwebsockets-dev); run.py reports it missing otherwise.
+HAVE_LWS = $(wildcard /usr/include/libwebsockets.h)
+
+tests: $(BENCH_GEN)
+
+$(BENCH_GEN): $(B)/obj/tests/bench/cwbench.o $(B)/obj/tests/lib/wsclient.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+# A peer, not chanwire code: built with the library's own expectations.
+$(BENCH_LWS): tests/bench/peers/lws_peer.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) -O2 -g -Wall -Wextra -o $@ $< -lwebsockets
+
+.PHONY: bench bench-quick bench-record
+bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS))
+	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench $(BENCH_ARGS)
+
+bench-quick: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS))
+	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench --quick $(BENCH_ARGS)
+
+bench-record:
+	$(Q)$(MAKE) --no-print-directory BOARD=host all
+	$(Q)python3 tests/bench/test_callgrind.py --build $(BUILD_ROOT)/host --board host --update
+	$(Q)$(MAKE) --no-print-directory BOARD=host-poll all
+	$(Q)python3 tests/bench/test_callgrind.py --build $(BUILD_ROOT)/host-poll --board host-poll --update

@@ -1,0 +1,43 @@
+#!/bin/sh
+# run.sh NAME FUZZ_BUILD_DIR SECONDS: one libFuzzer campaign (make fuzz).
+# The working corpus lives in the build folder; the repository's seeds and
+# regression inputs are read, never written. Prints one summary line.
+set -eu
+name=$1 fb=$2 secs=$3
+bin=$fb/fuzz_$name
+work=$fb/corpus/$name
+art=$fb/artifacts/$name
+mkdir -p "$work" "$art"
+seeds=tests/fuzz/corpus/$name
+regress=tests/fuzz/regress/$name
+dirs="$work $seeds"
+[ -d "$regress" ] && dirs="$dirs $regress"
+dict=""
+[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
+case $name in
+    http|handshake) maxlen=9000 ;;
+    ws_rx) maxlen=20000 ;;
+    json|jwt) maxlen=6000 ;;
+    *) maxlen=4096 ;;
+esac
+log=$fb/fuzz-$name.log
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+set +e
+# shellcheck disable=SC2086
+"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=$maxlen \
+    -print_final_stats=1 -artifact_prefix="$art/" $dict $dirs >"$log" 2>&1
+rc=$?
+set -e
+runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+size=$(ls "$work" | wc -l)
+if [ $rc -ne 0 ]; then
+    echo "fuzz $name: FAILED after ${runs:-?} runs (exit $rc); log $log"
+    grep -E 'ERROR|SUMMARY|fuzz oracle|runtime error' "$log" | head -10
+    for f in "$art"/*; do
+        [ -f "$f" ] && echo "  input: $f  (add it to $regress/ once fixed)"
+    done
+    exit 1
+fi
+echo "fuzz $name: ${runs:-?} runs in ${secs}s, ${cov:-cov: ?}, corpus $size inputs, no failure"
