@@ -25,6 +25,9 @@ void cw_port_poller_close(void);
 int  cw_port_poller_add(int fd, unsigned events, void *udata);
 int  cw_port_poller_mod(int fd, unsigned events, void *udata);
 int  cw_port_poller_del(int fd);
+/* fd is about to be closed and has no duplicates: forget it (epoll drops
+ * a closed fd by itself; poll must remove it from its array). */
+void cw_port_poller_forget(int fd);
 /* Waits up to timeout_ms (-1: forever). Returns events filled, 0 on timeout
  * or signal interruption, -1 on a real error. */
 int  cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms);

@@ -29,6 +29,11 @@ void *cw_buf_get(size_t need, size_t *cap)
     return NULL;
 }
 
+size_t cw_buf_cap(const void *block)
+{
+    return cw_pool_owns(&cw_io_pool, block) ? CONFIG_IO_BUF_SIZE : CONFIG_MAX_MESSAGE_SIZE;
+}
+
 void cw_buf_put(void *block)
 {
     if (!block)

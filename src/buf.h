@@ -14,6 +14,8 @@ void cw_buf_init(void);
 /* A block of at least `need` bytes: an I/O block when it fits, else a
  * message block. *cap receives its size. NULL when none is free. */
 void *cw_buf_get(size_t need, size_t *cap);
+/* The capacity of a block that cw_buf_get gave. */
+size_t cw_buf_cap(const void *block);
 /* Gives back a block from either pool. */
 void cw_buf_put(void *block);
 

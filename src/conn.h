@@ -30,34 +30,48 @@ enum {
     CW_CF_RX_PAUSED = 1u << 4, /* not reading: our replies to it pile up */
     CW_CF_NOTIFIED = 1u << 5,  /* disconnect already called */
     CW_CF_UPGRADED = 1u << 6,  /* the handshake succeeded */
-    CW_CF_RX_AGAIN = 1u << 7   /* TLS holds decrypted bytes: read again */
+    CW_CF_RX_AGAIN = 1u << 7,  /* TLS holds decrypted bytes: read again */
+    CW_CF_CONSUMER = 1u << 8,  /* the route's consumer owns it (connect on) */
+    CW_CF_STASH = 1u << 9,     /* hold is the stash, not the request */
+    CW_CF_CLOSE_DONE = 1u << 10 /* both close frames seen: close once flushed */
 };
 
+/* One slot per connection, every byte of it paid 10,000 times on a busy
+ * host (make bench, idle_10k): pointers that can be derived are derived
+ * (the consumer from the route), and the request buffer (HTTP state) and
+ * the partial-frame stash (WebSocket states) share one pointer. */
 struct cw_conn {
     struct cw_io io;
     struct cw_timer timer;   /* the one deadline of the current state */
-    struct cw_conn *next_dirty;
     cw_txq tx;
-    cw_http_req *req;        /* HTTP state only */
-    uint8_t *stash;          /* incomplete frame header / control frame bytes */
+    union {
+        cw_http_req *req;    /* HTTP and FILE states, and during connect */
+        uint8_t *stash;      /* CW_CF_STASH: incomplete frame header / control frame */
+    } hold;
     cw_ws_rx rx;
-    const cw_consumer *consumer;
-    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
-    uint16_t stash_len;
-    uint16_t close_code;     /* code given to disconnect */
-    uint8_t state;
-    uint8_t flags;
-    cw_port_peer peer;
-    uint8_t route;           /* index in the route table */
     struct cw_member *groups;         /* memberships, for discard on close */
     struct cw_user_rec *auth_user;    /* shared record; NULL: anonymous */
     const char *subprotocol;          /* accepted in connect, or NULL */
 #if defined(CONFIG_TLS)
     struct cw_tls *tls;               /* NULL: plain TCP */
 #endif
+    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
+    uint16_t stash_len;
+    uint16_t close_code;     /* code given to disconnect */
+    uint16_t flags;          /* CW_CF_* */
+    uint8_t state;
+    uint8_t route;           /* index in the route table */
+    cw_port_peer peer;
     char args[CONFIG_ROUTE_ARGS_SIZE]; /* route argument values, NUL-separated */
     _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
 };
+
+/* The consumer of an upgraded (or upgrading) connection, else NULL. */
+const cw_consumer *cw_conn_consumer(const cw_conn *c);
+
+/* Slots in the connection pool: the configured maximum plus the overflow
+ * slots that only answer 503. */
+#define CW_CONN_SLOTS (CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS)
 
 void cw_conn_pool_init(unsigned max_conns);
 /* Takes an accepted socket. reject: answer 503 once the request is read;

@@ -247,10 +247,11 @@ struct event_ctx {
 static int visit_event(cw_conn *c, void *ctx)
 {
     struct event_ctx *e = ctx;
-    if (!c->consumer || !c->consumer->event)
+    const cw_consumer *consumer = cw_conn_consumer(c);
+    if (!consumer || !consumer->event)
         return 0;
     cw_srv.stats.events_out++;
-    c->consumer->event(c, e->type, e->data, e->len);
+    consumer->event(c, e->type, e->data, e->len);
     return 1;
 }
 

@@ -73,6 +73,12 @@ void cw_reactor_del(struct cw_io *io)
         cw_port_poller_del(io->fd);
 }
 
+void cw_reactor_forget(struct cw_io *io)
+{
+    if (io->fd >= 0)
+        cw_port_poller_forget(io->fd);
+}
+
 /* ---- timer wheel ---- */
 
 static void unlink_timer(struct cw_timer *t)

@@ -30,6 +30,9 @@ int cw_reactor_add(struct cw_io *io, int fd, unsigned events, cw_io_fn fn);
 /* Changes the interest set; makes a syscall only when it differs. */
 int cw_reactor_set(struct cw_io *io, unsigned events);
 void cw_reactor_del(struct cw_io *io);
+/* Like cw_reactor_del for an fd the caller closes right after (and never
+ * shared): the poller may skip the syscall that closing makes redundant. */
+void cw_reactor_forget(struct cw_io *io);
 
 /* Arms (or re-arms) t to fire after delay_ms, rounded up to the tick. */
 void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn);

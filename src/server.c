@@ -49,31 +49,33 @@ static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* ---- the after-batch list ---- */
+/* ---- the after-batch queue ---- */
+
+/* Connections with work for after the batch, in the order they asked. A
+ * ring with room for every slot (a connection is in it at most once, by
+ * CW_CF_DIRTY); only its used part is ever touched, so an idle
+ * connection costs it no resident memory. */
+static cw_conn *dirty_ring[CW_CONN_SLOTS];
+static unsigned dirty_first, dirty_count;
 
 void cw_server_mark_dirty(cw_conn *c)
 {
     if (c->flags & CW_CF_DIRTY)
         return;
     c->flags |= CW_CF_DIRTY;
-    c->next_dirty = NULL;
-    if (cw_srv.dirty_tail)
-        cw_srv.dirty_tail->next_dirty = c;
-    else
-        cw_srv.dirty_head = c;
-    cw_srv.dirty_tail = c;
+    dirty_ring[(dirty_first + dirty_count) % CW_CONN_SLOTS] = c;
+    dirty_count++;
 }
 
 static void after_batch(void)
 {
     /* Flushing may close a connection, and a disconnect callback may queue
-     * to others: they join the end of this same list. */
-    while (cw_srv.dirty_head) {
-        cw_conn *c = cw_srv.dirty_head;
-        cw_srv.dirty_head = c->next_dirty;
-        if (!cw_srv.dirty_head)
-            cw_srv.dirty_tail = NULL;
-        c->flags &= (uint8_t)~CW_CF_DIRTY;
+     * to others: they join the end of this same queue. */
+    while (dirty_count > 0) {
+        cw_conn *c = dirty_ring[dirty_first];
+        dirty_first = (dirty_first + 1) % CW_CONN_SLOTS;
+        dirty_count--;
+        c->flags &= (uint16_t)~CW_CF_DIRTY;
         cw_conn_after_batch(c);
     }
     cw_layer_flush(); /* what the batch published, in one write */
@@ -360,6 +362,7 @@ cw_server *cw_server_init(const cw_options *o)
         cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
                "cannot be sent", s->opt.sendq_max, s->opt.max_message);
     cw_buf_init();
+    dirty_first = dirty_count = 0;
     cw_conn_pool_init(s->opt.max_conns);
 #if defined(CONFIG_GROUPS)
     cw_groups_init();

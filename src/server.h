@@ -32,7 +32,6 @@ struct cw_server {
     struct cw_listener listeners[CONFIG_MAX_LISTENERS];
     unsigned nlisteners;
     unsigned ws_slots_used;  /* slots counted against max_conns */
-    cw_conn *dirty_head, *dirty_tail;
     int www_fd;              /* static files directory, or -1 */
     int tls_ready;           /* a certificate is loaded */
 };

@@ -56,7 +56,7 @@ static int stream(cw_ws_rx *rx, const uint8_t *src, size_t n, const cw_ws_rx_ops
         memcpy(dst, src, n);
     cw_frame_mask(dst, n, rx->mask, rx->mask_off);
     rx->mask_off = (uint8_t)((rx->mask_off + n) & 3);
-    rx->remaining -= n;
+    rx->remaining -= (uint32_t)n; /* n <= remaining */
     int rc = take_payload(rx, n);
     if (rc)
         return rc;
@@ -93,7 +93,7 @@ static int admit(cw_ws_rx *rx, const cw_frame_hdr *h, size_t max_message)
         rx->msg_len = 0;
         rx->utf8 = CW_UTF8_ACCEPT;
     }
-    if (h->len > max_message || rx->msg_len + h->len > max_message)
+    if (h->len > max_message || rx->msg_len + h->len > max_message || h->len > UINT32_MAX)
         return CW_CLOSE_TOO_BIG;
     return 0;
 }
@@ -157,7 +157,7 @@ int cw_ws_rx_feed(cw_ws_rx *rx, uint8_t *buf, size_t len, size_t *used, size_t m
         memcpy(rx->mask, h.mask, 4);
         rx->mask_off = 0;
         rx->frame_fin = h.fin;
-        rx->remaining = h.len;
+        rx->remaining = (uint32_t)h.len;
         if (h.len == 0)
             rc = frame_done(rx, h.fin, ops, ctx);
     }

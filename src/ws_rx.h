@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 typedef struct cw_ws_rx {
-    uint64_t remaining; /* payload bytes of the streamed frame still to come */
-    uint8_t *msg;       /* reassembly buffer, NULL when none is held */
+    uint8_t *msg;       /* reassembly buffer, NULL when none is held (its
+                         * capacity is the reserve callback's business) */
+    uint32_t remaining; /* payload bytes of the streamed frame still to come */
     uint32_t msg_len;   /* payload bytes assembled in msg */
-    uint32_t msg_cap;   /* capacity of msg */
     uint8_t mask[4];    /* key of the streamed frame */
     uint8_t mask_off;   /* key position of its next byte */
     uint8_t frame_fin;  /* FIN bit of the streamed frame */

@@ -56,6 +56,11 @@ int cw_port_poller_del(int fd)
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &e);
 }
 
+void cw_port_poller_forget(int fd)
+{
+    (void)fd; /* close() removes it from the epoll set: no syscall */
+}
+
 #define BATCH 256
 
 int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)

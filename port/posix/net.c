@@ -98,6 +98,9 @@ int cw_port_listen(const char *addr_port, int backlog, char *err, size_t errlen)
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Linux hands TCP_NODELAY on to every accepted socket: one call here
+     * instead of one per connection (set again after accept elsewhere). */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0 || set_flags(fd) < 0) {
@@ -209,8 +212,10 @@ int cw_port_accept(int listen_fd, cw_port_peer *peer)
 #endif
     if (fd < 0)
         return -1;
+#if !defined(__linux__)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#endif
     if (peer)
         peer_store(&ss, peer);
     return fd;

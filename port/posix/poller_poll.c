@@ -83,6 +83,11 @@ int cw_port_poller_del(int fd)
     return 0;
 }
 
+void cw_port_poller_forget(int fd)
+{
+    cw_port_poller_del(fd);
+}
+
 int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
 {
     int n = poll(fds, (nfds_t)nfds, timeout_ms);

@@ -265,15 +265,30 @@ def close_after_protocol_error_server_ends_tcp_at_once():
         c.close()
 
 
-@case(budget=30)
-def close_deadline_when_client_never_closes_tcp():
-    # The server waits at most --close-timeout for our FIN after its own;
-    # then it lets go of the socket, and a byte sent to it is answered
-    # with a reset.
-    with ws.own_daemon("--close-timeout", "500") as d:
+@case
+def close_handshake_done_server_releases_the_socket():
+    # Both close frames seen: nothing more can need an answer, so the
+    # server closes the socket outright (not a half-close that lingers
+    # until the close deadline): a byte sent after it draws a reset.
+    with ws.own_daemon("--close-timeout", "20000") as d:
         c = Conn.open(d.port)
         c.send_close(1000)
-        c.expect_close(1000)
+        c.expect_close(1000, timeout=2 * ws.SLOW)
+        time.sleep(0.1)
+        assert c.reset_pending(2 * ws.SLOW), "the server still holds the socket after the close handshake"
+        c.close()
+
+
+@case(budget=30)
+def close_deadline_when_client_never_closes_tcp():
+    # After a protocol error the server sends its close and half-closes;
+    # the client neither answers nor closes TCP. The server waits at most
+    # --close-timeout for that, then lets go of the socket, and a byte
+    # sent to it is answered with a reset.
+    with ws.own_daemon("--close-timeout", "500") as d:
+        c = Conn.open(d.port)
+        c.send_frame(OP_TEXT, "x", rsv=1)
+        c.expect_fail(1002, timeout=2 * ws.SLOW)
         time.sleep(0.1)
         assert not c.reset_pending(0.1), "the server let go before its close deadline"
         time.sleep(1.0 * ws.SLOW)

@@ -29,6 +29,7 @@ typedef struct {
     int stop_after;   /* the Nth message asks to stop (0: never) */
     int reserves, held, msgs, ctrls, refused;
     uint64_t hash;    /* transcript of everything delivered */
+    size_t cap;       /* capacity of rx->msg */
 } ctx;
 
 static void mix(ctx *c, const void *p, size_t n)
@@ -44,7 +45,7 @@ static int reserve(void *vc, cw_ws_rx *rx, size_t need)
     FUZZ_ASSERT(need <= c->max_message || need == 1);
     if (need == 0)
         need = 1;
-    if (rx->msg && rx->msg_cap >= need)
+    if (rx->msg && c->cap >= need)
         return 0;
     c->reserves++;
     if (c->fail_every && c->reserves % c->fail_every == 0) {
@@ -55,13 +56,13 @@ static int reserve(void *vc, cw_ws_rx *rx, size_t need)
     uint8_t *b = malloc(cap);
     FUZZ_ASSERT(b != NULL);
     if (rx->msg) {
-        FUZZ_ASSERT(rx->msg_len <= rx->msg_cap);
+        FUZZ_ASSERT(rx->msg_len <= c->cap);
         memcpy(b, rx->msg, rx->msg_len);
         free(rx->msg);
         c->held--;
     }
     rx->msg = b;
-    rx->msg_cap = (uint32_t)cap;
+    c->cap = cap;
     c->held++;
     return 0;
 }
@@ -72,7 +73,7 @@ static void release(void *vc, cw_ws_rx *rx)
     FUZZ_ASSERT(rx->msg != NULL);
     free(rx->msg);
     rx->msg = NULL;
-    rx->msg_cap = 0;
+    c->cap = 0;
     c->held--;
 }
 
@@ -132,7 +133,7 @@ static int drive(ctx *c, const uint8_t *in, size_t n, fuzz_rng *rng, size_t *res
             FUZZ_ASSERT(stash_len == 0 && room > 0);
             if (want > room)
                 want = room;
-            FUZZ_ASSERT(rx.msg && rx.msg_len + want <= rx.msg_cap);
+            FUZZ_ASSERT(rx.msg && rx.msg_len + want <= c->cap);
             memcpy(direct, in + at, want);
             at += want;
             rc = cw_ws_rx_direct_done(&rx, want, &ops, c);

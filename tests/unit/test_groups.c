@@ -63,6 +63,11 @@ int cw_port_poller_del(int fd)
     return 0;
 }
 
+void cw_port_poller_forget(int fd)
+{
+    cw_port_poller_del(fd);
+}
+
 int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
 {
     (void)ev;
@@ -146,6 +151,23 @@ static void setup(void)
 
 /* A slot as it is after a successful connect: OPEN, the consumer set, the
  * request buffer gone (it stays in its pool until the next setup). */
+/* A connection's consumer comes from its route: one route per consumer. */
+static cw_route test_routes[8];
+
+static uint8_t route_of(const cw_consumer *k)
+{
+    unsigned i = 0;
+    while (i < cw_srv.opt.nroutes && test_routes[i].consumer != k)
+        i++;
+    if (i == cw_srv.opt.nroutes) {
+        test_routes[i].pattern = "/ws/test/";
+        test_routes[i].consumer = k;
+        cw_srv.opt.routes = test_routes;
+        cw_srv.opt.nroutes = i + 1;
+    }
+    return (uint8_t)i;
+}
+
 static cw_conn *conn_open(const cw_consumer *k)
 {
     cw_port_peer peer;
@@ -156,9 +178,10 @@ static cw_conn *conn_open(const cw_consumer *k)
         return NULL;
     cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
     cw_timer_cancel(&c->timer);
-    c->req = NULL;
+    c->hold.req = NULL;
     c->state = CW_ST_OPEN;
-    c->consumer = k;
+    c->route = route_of(k);
+    c->flags |= CW_CF_CONSUMER;
     cw_srv.stats.conns_http--;
     return c;
 }

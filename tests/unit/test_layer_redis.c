@@ -103,6 +103,11 @@ int cw_port_poller_del(int fd)
     return 0;
 }
 
+void cw_port_poller_forget(int fd)
+{
+    cw_port_poller_del(fd);
+}
+
 int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
 {
     (void)timeout_ms; /* time is the test's: never sleep here */
@@ -532,9 +537,13 @@ static cw_conn *conn_open(void)
         return NULL;
     cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
     cw_timer_cancel(&c->timer);
-    c->req = NULL;
+    static const cw_route route = {"/ws/test/", &rec, 0};
+    cw_srv.opt.routes = &route;
+    cw_srv.opt.nroutes = 1;
+    c->hold.req = NULL;
     c->state = CW_ST_OPEN;
-    c->consumer = &rec;
+    c->route = 0;
+    c->flags |= CW_CF_CONSUMER;
     cw_srv.stats.conns_http--;
     return c;
 }

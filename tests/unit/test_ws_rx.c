@@ -41,6 +41,7 @@ typedef struct {
     size_t last_len;
     unsigned last_op;
     uint8_t log[LOG_MAX]; /* transcript: kind, opcode, 4-byte length, payload */
+    uint32_t cap; /* capacity of rx->msg */
 } tctx;
 
 static tctx T;
@@ -70,7 +71,7 @@ static int t_reserve(void *ctx, cw_ws_rx *rx, size_t need)
         t->max_need = need;
     if (t->fail_reserve || need > BIG)
         return -1;
-    if (rx->msg && rx->msg_cap >= need)
+    if (rx->msg && t->cap >= need)
         return 0;
     uint8_t *nb;
     uint32_t cap;
@@ -83,12 +84,12 @@ static int t_reserve(void *ctx, cw_ws_rx *rx, size_t need)
     }
     if (rx->msg) {
         memcpy(nb, rx->msg, rx->msg_len);
-        memset(rx->msg, 0xEE, rx->msg_cap); /* stale data must not be used */
+        memset(rx->msg, 0xEE, t->cap); /* stale data must not be used */
     } else {
         t->held++;
     }
     rx->msg = nb;
-    rx->msg_cap = cap;
+    t->cap = cap;
     return 0;
 }
 
@@ -97,9 +98,9 @@ static void t_release(void *ctx, cw_ws_rx *rx)
     tctx *t = ctx;
     t->releases++;
     t->held--;
-    memset(rx->msg, 0xDD, rx->msg_cap);
+    memset(rx->msg, 0xDD, t->cap);
     rx->msg = NULL;
-    rx->msg_cap = 0;
+    t->cap = 0;
 }
 
 static int t_message(void *ctx, unsigned op, uint8_t *data, size_t len)
