@@ -6,6 +6,9 @@
 #       each; prints a Markdown table, writes JSON lines and the table to
 #       $(BUILD_ROOT)/bench/. tests/bench/run.py --help lists the options.
 #   make bench-quick       one short round of everything
+#       Both also build the TLS daemon (board host-tls, in $(BUILD_ROOT)/host-tls)
+#       when mbedTLS is installed, for the tls_churn scenario (TLS handshakes/s
+#       and per server CPU-s, by tests/bench/tls_churn.py with openssl s_time).
 #   make bench-record      re-records the callgrind guard's figures
 #       (tests/bench/callgrind-baseline.json) for the host builds.
 #
@@ -32,12 +35,22 @@ $(BENCH_LWS): tests/bench/peers/lws_peer.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -O2 -g -Wall -Wextra -o $@ $< -lwebsockets
 
-.PHONY: bench bench-quick bench-record
-bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS))
+.PHONY: bench bench-quick bench-record bench-tls-daemon
+bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench $(BENCH_ARGS)
 
-bench-quick: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS))
+bench-quick: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench --quick $(BENCH_ARGS)
+
+# tls_churn's daemon: run.py looks for it in <build>/../host-tls. Built
+# only when mbedTLS's static library is found (or MBEDTLS_LIBDIR is given);
+# without it run.py notes tls_churn as not measured.
+bench-tls-daemon:
+	$(Q)if [ -n "$(MBEDTLS_LIBDIR)" ] || [ -f "$$($(CC) -print-file-name=libmbedtls.a)" ]; then \
+	  $(MAKE) --no-print-directory BOARD=host-tls daemon; \
+	else \
+	  echo "bench: mbedTLS not installed (apt-get install libmbedtls-dev): no tls_churn"; \
+	fi
 
 bench-record:
 	$(Q)$(MAKE) --no-print-directory BOARD=host all

@@ -15,6 +15,22 @@ every run completed with every payload verified.
   tests/bench/run.py --build build/host                      # everything
   tests/bench/run.py --quick --scenarios echo_pipe --peers chanwired,lws
   tests/bench/run.py --scenarios fanout_1k --peers chanwired --rounds 1 --perf
+  tests/bench/run.py --scenarios tls_churn --peers chanwired --tls-build build/host-tls
+
+`tls_churn` (chanwired only: the peers here serve no TLS) is full TLS
+handshakes, no session resumption, against chanwired's TLS listener
+(--tls-build: a CONFIG_TLS build such as board host-tls, which make bench
+builds when mbedTLS is installed), with an ECDSA P-256 (or --tls-key rsa)
+certificate made here. The generator is not cwbench but tests/bench/
+tls_churn.py: --tls-parallel `openssl s_time -new` processes, each
+connecting, completing one full handshake and closing, one connection after
+another. OpenSSL's client needs less than half the CPU mbedTLS's server
+needs per handshake, so the server's core saturates and the same tool
+covers TLS 1.2 and 1.3; adding mbedTLS or OpenSSL to cwbench for a WebSocket
+upgrade on top would measure the plain `churn` scenario's work as well, for
+a TLS dependency in the generator. TLS 1.2 and TLS 1.3 are reported apart;
+a version the build's mbedTLS does not offer (Debian's 2.28 has no 1.3) is
+probed once and named in a note.
 """
 
 import argparse
@@ -28,11 +44,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+
+import tls_churn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, "tests", "bench")
-SCENARIOS = ["echo", "echo_pipe", "echo_large", "fanout_1k", "fanout_10p", "idle_10k", "churn"]
+SCENARIOS = ["echo", "echo_pipe", "echo_large", "fanout_1k", "fanout_10p", "idle_10k", "churn",
+             "tls_churn"]
+TLS_SCENARIOS = {"tls_churn"}  # run by tls_churn.py against the TLS build, chanwired only
 PEERS = ["chanwired", "lws", "ws", "daphne"]
 PEER_TITLE = {"chanwired": "chanwired", "lws": "libwebsockets", "ws": "Node ws",
               "daphne": "Channels/daphne"}
@@ -102,6 +123,58 @@ def make_peers(build):
     return peers
 
 
+def make_cert(out, kind):
+    """A self-signed certificate for localhost / 127.0.0.1 and its key, in out."""
+    cert, key = os.path.join(out, "bench-%s.crt" % kind), os.path.join(out, "bench-%s.key" % kind)
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if kind == "ec" else \
+        ["-newkey", "rsa:2048"]
+    p = subprocess.run(["openssl", "req", "-x509"] + newkey + [
+        "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", "/CN=localhost",
+        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        raise RuntimeError("openssl req: " + p.stdout.decode(errors="replace")[-300:])
+    return cert, key
+
+
+def make_tls_peer(tls_build, out, kind):
+    """chanwired of the TLS build on a TLS listener, or a Peer saying what is missing."""
+    daemon = os.path.join(tls_build, "chanwired")
+    missing = None
+    if not shutil.which("openssl"):
+        missing = "apt-get install openssl"
+    elif not os.access(daemon, os.X_OK):
+        missing = "no TLS build at %s (apt-get install libmbedtls-dev; make bench builds it)" % (
+            os.path.relpath(tls_build, ROOT))
+    cert = key = None
+    if not missing:
+        try:
+            cert, key = make_cert(out, kind)
+        except RuntimeError as e:
+            missing = str(e)
+    return Peer("chanwired-tls",
+                lambda port: [daemon, "--listen-tls", "127.0.0.1:%d" % port, "--tls-cert", cert,
+                              "--tls-key", key, "--no-control", "--ping-interval", "0",
+                              "--log-level", "warn", "--allow-root"],
+                missing=missing)
+
+
+def tls_offered(args, peer, versions):
+    """Starts the TLS peer once and probes each version: {version: cipher or None}."""
+    port = free_port()
+    with tempfile.TemporaryFile() as logf:
+        proc = subprocess.Popen(peer.argv_fn(port), cwd=ROOT, stdin=subprocess.DEVNULL,
+                                stdout=logf, stderr=subprocess.STDOUT)
+        try:
+            if not wait_port(port, proc, 30):
+                logf.seek(0)
+                raise RuntimeError("the TLS daemon did not start: " +
+                                   logf.read().decode(errors="replace")[-300:])
+            return {v: tls_churn.probe("127.0.0.1", port, v) for v in versions}
+        finally:
+            stop(proc)
+
+
 def wait_port(port, proc, timeout):
     t_end = time.time() + timeout
     while time.time() < t_end:
@@ -152,7 +225,7 @@ def run_one(args, peer, scenario, extra):
                                     stderr=subprocess.DEVNULL)
             log("  perf record of %s on %s: perf report -i %s --no-children" % (
                 peer.name, scenario, os.path.relpath(pdata)))
-        argv = pin_gen + [args.gen, "--port", str(port), "--scenario", scenario,
+        argv = pin_gen + extra.get("gen", [args.gen]) + ["--port", str(port), "--scenario", scenario,
                           "--server-pid", str(proc.pid), "--label", peer.name,
                           "--duration", str(extra.get("duration", args.duration)),
                           "--warmup", str(extra.get("warmup", args.warmup))] + extra.get("args", [])
@@ -228,7 +301,19 @@ ROWS = {
                  ("handshakes/s while opening", "rate", True)],
     "churn": [("handshakes/s", "rate", True), ("handshakes per server CPU-s", "per_srv_cpu_s", True),
               ("connect+handshake p50 / p99 / p99.9 ms", "lat", None)],
+    "tls_churn": [("TLS handshakes/s", "rate", True),
+                  ("TLS handshakes per server CPU-s", "per_srv_cpu_s", True)],
 }
+
+
+def rows_of(sc):
+    """A table scenario is a scenario or scenario/variant (tls_churn/1.2)."""
+    return ROWS[sc.split("/")[0]]
+
+
+def sc_title(sc):
+    base, _, variant = sc.partition("/")
+    return "%s TLS %s" % (base, variant) if variant else sc
 
 
 def summarize(runs):
@@ -254,8 +339,8 @@ def table(summary, scenarios, peers, notes, noise_max):
     out.append("|" + "---|" * len(head))
     for sc in scenarios:
         first = True
-        for label, key, better in ROWS[sc]:
-            cells = [sc if first else "", label]
+        for label, key, better in rows_of(sc):
+            cells = [sc_title(sc) if first else "", label]
             first = False
             base = summary.get((sc, "chanwired"), {})
             for p in peers:
@@ -330,7 +415,7 @@ def targets(summary, scenarios, peers):
     if "daphne" in peers:
         worst = None
         for sc in scenarios:
-            for _, key, better in ROWS[sc]:
+            for _, key, better in rows_of(sc):
                 if key == "lat":
                     continue
                 cw, dp = summary.get((sc, "chanwired"), {}), summary.get((sc, "daphne"), {})
@@ -386,6 +471,16 @@ def main():
     ap.add_argument("--gen-args", default="", help="extra cwbench arguments for every run")
     ap.add_argument("--perf", action="store_true",
                     help="perf record -g each server during its run (into --out)")
+    ap.add_argument("--tls-build", default=None,
+                    help="tls_churn: the CONFIG_TLS build whose chanwired serves TLS "
+                         "(default <build>/../host-tls)")
+    ap.add_argument("--tls-versions", default="1.2,1.3",
+                    help="tls_churn: protocol versions to measure, each reported apart; one the "
+                         "build does not offer is noted and skipped")
+    ap.add_argument("--tls-parallel", type=int, default=4,
+                    help="tls_churn: openssl s_time processes at once")
+    ap.add_argument("--tls-key", choices=["ec", "rsa"], default="ec",
+                    help="tls_churn: certificate key, ECDSA P-256 (default) or RSA 2048")
     args = ap.parse_args()
 
     build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build)
@@ -424,6 +519,46 @@ def main():
             continue
         peers.append(p)
 
+    # tls_churn: chanwired's TLS build only, one table scenario per offered version
+    table_scenarios, tls_peer, tls_versions = [], None, []
+    for sc in scenarios:
+        if sc not in TLS_SCENARIOS:
+            table_scenarios.append(sc)
+            continue
+        if "chanwired" not in peers:
+            continue
+        tls_build = os.path.abspath(args.tls_build or os.path.join(os.path.dirname(build), "host-tls"))
+        tls_peer = make_tls_peer(tls_build, args.out, args.tls_key)
+        if tls_peer.missing:
+            log("run.py: skipping %s: %s" % (sc, tls_peer.missing))
+            notes.append("%s not measured: %s." % (sc, tls_peer.missing))
+            tls_peer = None
+            continue
+        try:
+            offered = tls_offered(args, tls_peer, [v for v in args.tls_versions.split(",") if v])
+        except (RuntimeError, KeyError) as e:
+            log("run.py: skipping %s: %s" % (sc, e))
+            notes.append("%s not measured: %s." % (sc, e))
+            tls_peer = None
+            continue
+        for v, cipher in offered.items():
+            if cipher:
+                tls_versions.append(v)
+                table_scenarios.append("%s/%s" % (sc, v))
+            else:
+                log("run.py: %s: TLS %s not offered by %s" % (sc, v, os.path.relpath(tls_build, ROOT)))
+                notes.append("%s TLS %s: not offered by the TLS build's mbedTLS (%s; Debian 12's "
+                             "2.28 has no TLS 1.3: build against 3.x with MBEDTLS_INCDIR/"
+                             "MBEDTLS_LIBDIR and pass --tls-build)." % (
+                                 sc, v, os.path.relpath(tls_build, ROOT)))
+        if tls_versions:
+            notes.append("%s: chanwired only (the peers here serve no TLS); full handshakes, no "
+                         "resumption, %s certificate, %d `openssl s_time -new` at once (%s); no "
+                         "WebSocket upgrade." % (
+                             sc, "ECDSA P-256" if args.tls_key == "ec" else "RSA 2048",
+                             args.tls_parallel, ", ".join("TLS %s: %s" % (v, offered[v])
+                                                          for v in tls_versions)))
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
     jpath = os.path.join(args.out, "results-%s.jsonl" % stamp)
     jf = open(jpath, "w")
@@ -437,18 +572,27 @@ def main():
     failures = 0
     for rnd in range(args.rounds):
         order = peers[rnd % len(peers):] + peers[:rnd % len(peers)] if peers else []
-        for sc in scenarios:
+        for sc in table_scenarios:
+            base, _, variant = sc.partition("/")
             for p in order:
                 if p == "daphne" and rnd >= args.daphne_rounds:
                     continue
+                peer = all_peers[p]
                 extra = {"args": args.gen_args.split()}
+                if base in TLS_SCENARIOS:
+                    if p != "chanwired":
+                        continue
+                    peer = tls_peer
+                    extra = {"gen": [sys.executable, os.path.join(HERE, "tls_churn.py")],
+                             "args": ["--tls", variant, "--parallel", str(args.tls_parallel)],
+                             "timeout": 120 + 3 * (args.duration + args.warmup)}
                 if args.quick and sc in QUICK_OVERRIDES:
                     extra["args"] = extra["args"] + QUICK_OVERRIDES[sc]
                 if p == "daphne":
                     extra["args"] = extra["args"] + DAPHNE_OVERRIDES.get(sc, [])
                     extra["timeout"] = 600
                 for attempt in range(1 + args.retries):
-                    r = run_one(args, all_peers[p], sc, extra)
+                    r = run_one(args, peer, base, extra)
                     r["round"], r["attempt"] = rnd, attempt
                     r["noise"] = round(noise_of(r), 3) if r.get("ok") else None
                     r["noisy"] = bool(r.get("ok")) and r["noise"] > args.noise_max
@@ -470,7 +614,9 @@ def main():
 
     summary = {k: summarize(v) for k, v in runs.items()}
     for (sc, p), s in sorted(summary.items()):
-        jf.write(json.dumps(dict(s, type="summary", scenario=sc, server=p)) + "\n")
+        base, _, variant = sc.partition("/")
+        jf.write(json.dumps(dict(s, type="summary", scenario=base, server=p,
+                                 **({"tls_version": variant} if variant else {}))) + "\n")
     if "daphne" in peers:
         notes.append("Channels/daphne: %d round(s)%s." % (
             min(args.rounds, args.daphne_rounds),
@@ -478,8 +624,8 @@ def main():
             if "idle_10k" in scenarios else ""))
     if args.quick:
         notes.append("Quick mode: 1 round of %.0f s per cell; idle_10k with 2000 connections." % args.duration)
-    md = table(summary, scenarios, peers, notes, args.noise_max)
-    tl = targets(summary, scenarios, peers)
+    md = table(summary, table_scenarios, peers, notes, args.noise_max)
+    tl = targets(summary, table_scenarios, peers)
     cmd = "tests/bench/run.py " + " ".join(sys.argv[1:])
     header = "`%s` on %s, %s; %d round(s) of %.0f s (+%.1f s warm-up), server and generator %s%s; %.0f s in all." % (
         cmd.strip(), time.strftime("%Y-%m-%d"), machine(), args.rounds, args.duration, args.warmup,
