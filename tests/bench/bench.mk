@@ -9,6 +9,11 @@
 #       Both also build the TLS daemon (board host-tls, in $(BUILD_ROOT)/host-tls)
 #       when mbedTLS is installed, for the tls_churn scenario (TLS handshakes/s
 #       and per server CPU-s, by tests/bench/tls_churn.py with openssl s_time).
+#   make bench-arm         guest instructions per echoed message and per fan-out
+#       delivery of the qemu-armv7 build under qemu-arm (tests/bench/qemu_insns.py,
+#       from QEMU's in_asm/exec log), beside the host build's callgrind figures.
+#       BENCH_ARM_ARGS="--repeat 5" (or --board qemu-aarch64 with
+#       BENCH_ARM_BOARD=qemu-aarch64).
 #   make bench-record      re-records the callgrind guard's figures
 #       (tests/bench/callgrind-baseline.json) for the host builds.
 #
@@ -35,7 +40,7 @@ $(BENCH_LWS): tests/bench/peers/lws_peer.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -O2 -g -Wall -Wextra -o $@ $< -lwebsockets
 
-.PHONY: bench bench-quick bench-record bench-tls-daemon
+.PHONY: bench bench-quick bench-record bench-tls-daemon bench-arm
 bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench $(BENCH_ARGS)
 
@@ -51,6 +56,14 @@ bench-tls-daemon:
 	else \
 	  echo "bench: mbedTLS not installed (apt-get install libmbedtls-dev): no tls_churn"; \
 	fi
+
+BENCH_ARM_BOARD ?= qemu-armv7
+bench-arm:
+	$(Q)$(MAKE) --no-print-directory BOARD=$(BENCH_ARM_BOARD) daemon
+	$(Q)$(MAKE) --no-print-directory BOARD=host daemon $(BUILD_ROOT)/host/bench/cwbench
+	$(Q)python3 tests/bench/qemu_insns.py --build $(BUILD_ROOT)/$(BENCH_ARM_BOARD) \
+	  --board $(BENCH_ARM_BOARD) --gen $(BUILD_ROOT)/host/bench/cwbench --host-build $(BUILD_ROOT)/host \
+	  --out $(BUILD_ROOT)/bench/qemu-insns.json $(BENCH_ARM_ARGS)
 
 bench-record:
 	$(Q)$(MAKE) --no-print-directory BOARD=host all
