@@ -12,8 +12,8 @@
 #   make bench-arm         guest instructions per echoed message and per fan-out
 #       delivery of the qemu-armv7 build under qemu-arm (tests/bench/qemu_insns.py,
 #       from QEMU's in_asm/exec log), beside the host build's callgrind figures.
-#       BENCH_ARM_ARGS="--repeat 5" (or --board qemu-aarch64 with
-#       BENCH_ARM_BOARD=qemu-aarch64).
+#       BENCH_ARM_ARGS="--repeat 5"; BENCH_ARM_BOARD=qemu-aarch64 for the
+#       64-bit board.
 #   make bench-record      re-records the callgrind guard's figures
 #       (tests/bench/callgrind-baseline.json) for the host builds.
 #
