@@ -889,8 +889,12 @@ int cw_conn_queue_shared(cw_conn *c, cw_shared *sh)
         return CW_ECLOSED;
     if (queue_overflows(c, sh->len))
         return CW_EFULL;
-    if (cw_txq_append_shared(&c->tx, sh) < 0) {
-        fail(c, CW_CLOSE_TRY_AGAIN, "no queue entry for a broadcast");
+    /* Sharing is an optimisation: with every queue reference in use (many
+     * members, many broadcasts in flight) the member gets its own copy in
+     * its I/O blocks, as a frame sent to it alone would. */
+    if (cw_txq_append_shared(&c->tx, sh) < 0 &&
+        cw_txq_append(&c->tx, sh->data, sh->len, NULL, 0) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a broadcast");
         return CW_ENOMEM;
     }
     cw_srv.stats.msgs_out++;

@@ -894,6 +894,39 @@ static void test_send_forwarded_body_shared(void)
     CHECK_EQ(cw_ref_pool.used, 0);
 }
 
+/* With every queue reference taken, a broadcast and a forwarded body are
+ * copied into each member's own blocks instead: nobody is closed. */
+static void test_broadcast_refs_exhausted_copies(void)
+{
+    setup();
+    nforward = 0;
+    cw_conn *a = conn_open(&rec), *b = conn_open(&forwarder);
+    if (!a || !b)
+        return;
+    cw_group_add(a, "g");
+    cw_group_add(b, "g");
+    static void *held[CONFIG_TX_REFS];
+    unsigned n = 0;
+    while (n < CONFIG_TX_REFS && (held[n] = cw_pool_get(&cw_ref_pool)) != NULL)
+        n++;
+    CHECK(cw_pool_get(&cw_ref_pool) == NULL);
+    CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "hello", 5), 2);
+    CHECK_EQ(cw_group_send(&cw_srv, "g", "chat.message", "{}", 2), 2);
+    CHECK_EQ(forward_rc[0], 0);
+    CHECK(a->state == CW_ST_OPEN && b->state == CW_ST_OPEN);
+    uint8_t q[64];
+    CHECK_EQ(queued(a, q, sizeof q), 7);
+    CHECK_MEM(q, "\x81\x05hello", 7);
+    CHECK_EQ(queued(b, q, sizeof q), 7 + 4);
+    CHECK_MEM(q, "\x81\x05hello\x81\x02{}", 11);
+    while (n > 0)
+        cw_pool_put(&cw_ref_pool, held[--n]);
+    cw_txq_clear(&a->tx);
+    cw_txq_clear(&b->tx);
+    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_ref_pool.used, 0);
+}
+
 static void test_broadcast_refusals(void)
 {
     setup();
@@ -1083,6 +1116,7 @@ int main(void)
     RUN(test_nested_send_refused_depth);
     RUN(test_nested_ping_pong);
     RUN(test_broadcast_one_frame);
+    RUN(test_broadcast_refs_exhausted_copies);
     RUN(test_broadcast_refusals);
     RUN(test_broadcast_slow_member);
     RUN(test_group_close);
