@@ -14,6 +14,8 @@
 #       from QEMU's in_asm/exec log), beside the host build's callgrind figures.
 #       BENCH_ARM_ARGS="--repeat 5"; BENCH_ARM_BOARD=qemu-aarch64 for the
 #       64-bit board.
+#   make bench-redis       group sends per second through Redis between two
+#       daemons (tests/bench/redis_rate.py; make bench runs it last)
 #   make bench-record      re-records the callgrind guard's figures
 #       (tests/bench/callgrind-baseline.json) for the host builds.
 #
@@ -40,9 +42,24 @@ $(BENCH_LWS): tests/bench/peers/lws_peer.c
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) -O2 -g -Wall -Wextra -o $@ $< -lwebsockets
 
-.PHONY: bench bench-quick bench-record bench-tls-daemon bench-arm
+.PHONY: bench bench-quick bench-record bench-tls-daemon bench-arm bench-redis
 bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench $(BENCH_ARGS)
+	$(Q)$(MAKE) --no-print-directory bench-redis
+
+# Group sends through Redis between two daemons (the Redis channel layer,
+# board host-redis): a room of 1 and of 100 members on the far instance,
+# and the same rooms served locally for comparison. Needs redis-server.
+bench-redis:
+	$(Q)if command -v redis-server >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory BOARD=host-redis daemon && \
+	  for m in 1 100; do \
+	    python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --members $$m || exit 1; \
+	    python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --members $$m --local || exit 1; \
+	  done; \
+	else \
+	  echo "bench: redis-server not installed (apt-get install redis-server): no group-send rate through Redis"; \
+	fi
 
 bench-quick: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench --quick $(BENCH_ARGS)
