@@ -278,6 +278,10 @@ static int type_reserved(const char *t)
 
 int cw_event_is(const char *type, const char *name)
 {
+    /* Called for every member of every fan-out: the usual exact match
+     * first (libc's strcmp), the '.'/'_' equivalence only after that. */
+    if (strcmp(type, name) == 0)
+        return 1;
     for (;; type++, name++) {
         char a = *type == '.' ? '_' : *type, b = *name == '.' ? '_' : *name;
         if (a != b)
