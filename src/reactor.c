@@ -6,6 +6,7 @@
 #include "port.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SLOTS CONFIG_TIMER_SLOTS
 #define TICK CONFIG_TIMER_TICK_MS
@@ -20,9 +21,29 @@ static uint32_t done_tick; /* every tick up to this one has been processed */
 static uint64_t now_ms;
 static void (*after_batch)(void);
 
+#if UINTPTR_MAX <= 0xffffffffu
+/* TICK = 2^TICK_SHIFT * TICK_ODD, TICK_ODD odd; TICK_INV is TICK_ODD's
+ * inverse mod 2^32 (Newton's iteration: 3, 6, 12, 24, 48 correct bits). */
+#define TICK_SHIFT __builtin_ctz(TICK)
+#define TICK_ODD ((uint32_t)TICK >> TICK_SHIFT)
+#define INV_STEP(x) ((x) * (2u - TICK_ODD * (x)))
+#define TICK_INV INV_STEP(INV_STEP(INV_STEP(INV_STEP(TICK_ODD))))
+#endif
+
 static uint32_t tick_of(uint64_t ms)
 {
+#if UINTPTR_MAX > 0xffffffffu
     return (uint32_t)(ms / TICK);
+#else
+    /* The same value without a 64-bit division, which 32-bit targets get
+     * from libgcc (about 300 bytes of code): with y = ms >> TICK_SHIFT and
+     * r = y mod TICK_ODD (from y's two halves), (y - r) / TICK_ODD is an
+     * exact division, whose low 32 bits are (y - r) * TICK_INV mod 2^32. */
+    uint64_t y = ms >> TICK_SHIFT;
+    uint32_t hi = (uint32_t)(y >> 32), lo = (uint32_t)y;
+    uint32_t r = (hi % TICK_ODD * (uint32_t)((1ull << 32) % TICK_ODD) + lo % TICK_ODD) % TICK_ODD;
+    return (lo - r) * TICK_INV;
+#endif
 }
 
 int cw_reactor_init(unsigned capacity)
