@@ -264,14 +264,13 @@ int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok)
     return 0;
 }
 
-static int hexdig(char c)
+int cw_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
+    c |= 0x20; /* 'A'-'F' to 'a'-'f' (and nothing else into that range) */
     if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
     return -1;
 }
 
@@ -284,9 +283,9 @@ static int url_decode(char *data, uint16_t from, uint16_t to, cw_span *out)
         char c = data[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < to && hexdig(data[i + 1]) >= 0 &&
-                   hexdig(data[i + 2]) >= 0) {
-            c = (char)(hexdig(data[i + 1]) * 16 + hexdig(data[i + 2]));
+        } else if (c == '%' && i + 2 < to && cw_hexval(data[i + 1]) >= 0 &&
+                   cw_hexval(data[i + 2]) >= 0) {
+            c = (char)(cw_hexval(data[i + 1]) * 16 + cw_hexval(data[i + 2]));
             i = (uint16_t)(i + 2);
             if (c == 0)
                 return -1;

@@ -77,5 +77,7 @@ const char *cw_http_cookie(const cw_http_req *r, const char *name);
 
 /* Standard reason phrase for a status ("Not Found"), or "Error". */
 const char *cw_http_reason(int status);
+/* The value of hex digit c (either case), or -1. */
+int cw_hexval(int c);
 
 #endif

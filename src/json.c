@@ -2,6 +2,7 @@
  * hostile nesting costs nothing but a counter), value extraction by key, and
  * an escaping writer. */
 #include "json.h"
+#include "http.h"
 #include "chanwire.h"
 #include "utf8.h"
 
@@ -19,22 +20,11 @@ static void skip_ws(scan *s)
         s->p++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int hex4(const char *p, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = cw_hexval(p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | (unsigned)h;

@@ -1,18 +1,8 @@
 /* static.c: path checks and MIME types for static files. */
 #include "static.h"
+#include "http.h"
 
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int cw_static_resolve(const char *path, char *rel, size_t cap)
 {
@@ -22,7 +12,7 @@ int cw_static_resolve(const char *path, char *rel, size_t cap)
     for (size_t i = 1; path[i]; i++) {
         char c = path[i];
         if (c == '%') {
-            int hi = hexval(path[i + 1]), lo = hi < 0 ? -1 : hexval(path[i + 2]);
+            int hi = cw_hexval(path[i + 1]), lo = hi < 0 ? -1 : cw_hexval(path[i + 2]);
             if (lo < 0)
                 return 404;
             c = (char)(hi * 16 + lo);
