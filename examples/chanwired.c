@@ -7,12 +7,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_LISTEN 16
-#define MAX_ORIGINS 16
 
 static const char usage[] =
     "usage: chanwired [options]\n"
@@ -126,7 +126,7 @@ static int parse_uint(const char *flag, const char *s, unsigned *out)
     unsigned long v = strtoul(s, &end, 10);
     /* ERANGE: on 32-bit targets unsigned long saturates at the limit. */
     if (!*s || *end || s[0] == '-' || errno == ERANGE || v > 0xFFFFFFFFul) {
-        fprintf(stderr, "chanwired: %s wants a non-negative number, not '%s'\n", flag, s);
+        fprintf(stderr, "chanwired: --%s wants a non-negative number, not '%s'\n", flag, s);
         return -1;
     }
     *out = (unsigned)v;
@@ -145,186 +145,174 @@ static int parse_level(const char *s, int *out)
     return -1;
 }
 
+/* A repeatable flag's values. */
+struct list {
+    const char *v[MAX_LISTEN];
+    unsigned n;
+};
+
+/* Everything the flags set, in one place: each option's table entry says
+ * what kind of value it takes and where it goes (an offset in here), so
+ * one loop parses them all instead of one case per flag. */
+static struct args {
+    cw_options o;
+    cw_redis_options redis;
+    const char *tls_cert, *tls_key, *run_user, *chroot_dir;
+    int allow_root, use_control;
+    struct list listen, listen_tls, origins;
+} a;
+
+enum {
+    K_UINT = 1, /* unsigned number */
+    K_STR,      /* the argument itself */
+    K_SET,      /* no argument: the int becomes 1 */
+    K_CLEAR,    /* no argument: the int becomes 0 */
+    K_LIST,     /* repeatable, at most MAX_LISTEN */
+    K_LOG,
+    K_JWTFILE,
+    K_CONTROL,
+    K_PASSFILE,
+    K_HELP,
+    K_VERSION
+};
+#define OPT(kind, member) ((kind) << 16 | (int)offsetof(struct args, member))
+#define REQ required_argument
+#define NO no_argument
+
+static const struct option longopts[] = {
+    {"listen", REQ, 0, OPT(K_LIST, listen)},
+    {"log-level", REQ, 0, OPT(K_LOG, o)},
+    {"syslog", NO, 0, OPT(K_SET, o.use_syslog)},
+    {"max-conns", REQ, 0, OPT(K_UINT, o.max_conns)},
+    {"max-message", REQ, 0, OPT(K_UINT, o.max_message)},
+    {"sendq-max", REQ, 0, OPT(K_UINT, o.sendq_max)},
+    {"handshake-timeout", REQ, 0, OPT(K_UINT, o.handshake_timeout_ms)},
+    {"ping-interval", REQ, 0, OPT(K_UINT, o.ping_interval_ms)},
+    {"pong-timeout", REQ, 0, OPT(K_UINT, o.pong_timeout_ms)},
+    {"close-timeout", REQ, 0, OPT(K_UINT, o.close_timeout_ms)},
+    {"shutdown-timeout", REQ, 0, OPT(K_UINT, o.shutdown_timeout_ms)},
+    {"tls-cert", REQ, 0, OPT(K_STR, tls_cert)},
+    {"tls-key", REQ, 0, OPT(K_STR, tls_key)},
+    {"listen-tls", REQ, 0, OPT(K_LIST, listen_tls)},
+    {"tls-max-sessions", REQ, 0, OPT(K_UINT, o.tls_max_sessions)},
+    {"tls-arena", REQ, 0, OPT(K_UINT, o.tls_arena_bytes)},
+#if defined(CONFIG_STATIC_FILES)
+    {"www", REQ, 0, OPT(K_STR, o.www_dir)},
+#endif
+    {"allow-origin", REQ, 0, OPT(K_LIST, origins)},
+#if defined(CONFIG_JWT)
+    {"jwt-secret-file", REQ, 0, OPT(K_JWTFILE, o)},
+    {"jwt-id-claim", REQ, 0, OPT(K_STR, o.jwt_id_claim)},
+    {"jwt-name-claim", REQ, 0, OPT(K_STR, o.jwt_name_claim)},
+    {"jwt-cookie", REQ, 0, OPT(K_STR, o.jwt_cookie)},
+    {"jwt-query", REQ, 0, OPT(K_STR, o.jwt_query)},
+#endif
+#if defined(CONFIG_CONTROL_SOCKET)
+    {"control", REQ, 0, OPT(K_CONTROL, o)},
+#endif
+    {"no-control", NO, 0, OPT(K_CLEAR, use_control)},
+    {"no-stats", NO, 0, OPT(K_CLEAR, o.stats_endpoint)},
+    {"max-groups", REQ, 0, OPT(K_UINT, o.max_groups)},
+    {"max-memberships", REQ, 0, OPT(K_UINT, o.max_memberships)},
+    {"user", REQ, 0, OPT(K_STR, run_user)},
+    {"chroot", REQ, 0, OPT(K_STR, chroot_dir)},
+    {"allow-root", NO, 0, OPT(K_SET, allow_root)},
+    {"redis", REQ, 0, OPT(K_STR, redis.addr)},
+    {"redis-prefix", REQ, 0, OPT(K_STR, redis.prefix)},
+    {"redis-user", REQ, 0, OPT(K_STR, redis.username)},
+    {"redis-password", REQ, 0, OPT(K_STR, redis.password)},
+    {"redis-password-file", REQ, 0, OPT(K_PASSFILE, o)},
+    {"help", NO, 0, OPT(K_HELP, o)},
+    {"version", NO, 0, OPT(K_VERSION, o)},
+    {0, 0, 0, 0}};
+
 int main(int argc, char **argv)
 {
-    enum { O_LISTEN = 256, O_LOG, O_SYSLOG, O_MAXC, O_MAXM, O_SENDQ, O_HS, O_PING, O_PONG,
-           O_CLOSE, O_SHUT, O_HELP, O_VERSION, O_WWW, O_ORIGIN, O_JWTFILE, O_JWTID, O_JWTNAME,
-           O_JWTCOOKIE, O_JWTQUERY, O_CONTROL, O_NOCONTROL, O_TLSCERT, O_TLSKEY, O_LISTENTLS,
-           O_TLSMAX, O_TLSARENA, O_REDIS, O_REDISPREFIX, O_REDISUSER, O_REDISPASS,
-           O_REDISPASSFILE, O_NOSTATS, O_MAXGROUPS, O_MAXMEMBERS, O_USER, O_CHROOT,
-           O_ALLOWROOT };
-    static const struct option longopts[] = {
-        {"listen", required_argument, 0, O_LISTEN},
-        {"log-level", required_argument, 0, O_LOG},
-        {"syslog", no_argument, 0, O_SYSLOG},
-        {"max-conns", required_argument, 0, O_MAXC},
-        {"max-message", required_argument, 0, O_MAXM},
-        {"sendq-max", required_argument, 0, O_SENDQ},
-        {"handshake-timeout", required_argument, 0, O_HS},
-        {"ping-interval", required_argument, 0, O_PING},
-        {"pong-timeout", required_argument, 0, O_PONG},
-        {"close-timeout", required_argument, 0, O_CLOSE},
-        {"shutdown-timeout", required_argument, 0, O_SHUT},
-        {"tls-cert", required_argument, 0, O_TLSCERT},
-        {"tls-key", required_argument, 0, O_TLSKEY},
-        {"listen-tls", required_argument, 0, O_LISTENTLS},
-        {"tls-max-sessions", required_argument, 0, O_TLSMAX},
-        {"tls-arena", required_argument, 0, O_TLSARENA},
-#if defined(CONFIG_STATIC_FILES)
-        {"www", required_argument, 0, O_WWW},
-#endif
-        {"allow-origin", required_argument, 0, O_ORIGIN},
-#if defined(CONFIG_JWT)
-        {"jwt-secret-file", required_argument, 0, O_JWTFILE},
-        {"jwt-id-claim", required_argument, 0, O_JWTID},
-        {"jwt-name-claim", required_argument, 0, O_JWTNAME},
-        {"jwt-cookie", required_argument, 0, O_JWTCOOKIE},
-        {"jwt-query", required_argument, 0, O_JWTQUERY},
-#endif
-#if defined(CONFIG_CONTROL_SOCKET)
-        {"control", required_argument, 0, O_CONTROL},
-#endif
-        {"no-control", no_argument, 0, O_NOCONTROL},
-        {"no-stats", no_argument, 0, O_NOSTATS},
-        {"max-groups", required_argument, 0, O_MAXGROUPS},
-        {"max-memberships", required_argument, 0, O_MAXMEMBERS},
-        {"user", required_argument, 0, O_USER},
-        {"chroot", required_argument, 0, O_CHROOT},
-        {"allow-root", no_argument, 0, O_ALLOWROOT},
-        {"redis", required_argument, 0, O_REDIS},
-        {"redis-prefix", required_argument, 0, O_REDISPREFIX},
-        {"redis-user", required_argument, 0, O_REDISUSER},
-        {"redis-password", required_argument, 0, O_REDISPASS},
-        {"redis-password-file", required_argument, 0, O_REDISPASSFILE},
-        {"help", no_argument, 0, O_HELP},
-        {"version", no_argument, 0, O_VERSION},
-        {0, 0, 0, 0}};
-    cw_options o;
-    cw_options_init(&o);
-    o.log_ident = "chanwired";
-    const char *listen[MAX_LISTEN], *listen_tls[MAX_LISTEN];
-    int nlisten = 0, nlisten_tls = 0;
-    const char *tls_cert = NULL, *tls_key = NULL;
-    const char *run_user = NULL, *chroot_dir = NULL;
-    int allow_root = 0;
-    static const char *origins[MAX_ORIGINS];
-    static char secret[512];
+    cw_options *o = &a.o;
+    cw_options_init(o);
+    o->log_ident = "chanwired";
     static char redis_password[257];
-    cw_redis_options redis;
-    memset(&redis, 0, sizeof redis);
     const char *env_redis_pw = getenv("CHANWIRE_REDIS_PASSWORD");
     if (env_redis_pw && *env_redis_pw)
-        redis.password = env_redis_pw;
-    char control[108];
+        a.redis.password = env_redis_pw;
 #if defined(CONFIG_CONTROL_SOCKET)
-    int use_control = 1;
-#else
-    int use_control = 0; /* not in this build: --no-control is a no-op */
-#endif
+    char control[108];
+    a.use_control = 1;
     cw_default_control_path(control, sizeof control);
-#if defined(CONFIG_JWT)
-    const char *env_secret = getenv("CHANWIRE_JWT_SECRET");
-#else
-    const char *env_secret = NULL; /* no JWT in this build */
 #endif
+#if defined(CONFIG_JWT)
+    static char secret[512];
+    const char *env_secret = getenv("CHANWIRE_JWT_SECRET");
     if (env_secret && *env_secret && strlen(env_secret) < sizeof secret) {
         strcpy(secret, env_secret);
-        o.jwt_secret = secret;
-        o.jwt_secret_len = strlen(secret);
+        o->jwt_secret = secret;
+        o->jwt_secret_len = strlen(secret);
     }
-    int c, bad = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_LISTEN:
-            if (nlisten == MAX_LISTEN) {
-                fprintf(stderr, "chanwired: at most %d --listen\n", MAX_LISTEN);
-                return 2;
-            }
-            listen[nlisten++] = optarg;
-            break;
-        case O_LOG: bad |= parse_level(optarg, &o.log_level); break;
-        case O_SYSLOG: o.use_syslog = 1; break;
-        case O_MAXC: bad |= parse_uint("--max-conns", optarg, &o.max_conns); break;
-        case O_MAXM: bad |= parse_uint("--max-message", optarg, &o.max_message); break;
-        case O_SENDQ: bad |= parse_uint("--sendq-max", optarg, &o.sendq_max); break;
-        case O_HS: bad |= parse_uint("--handshake-timeout", optarg, &o.handshake_timeout_ms); break;
-        case O_PING: bad |= parse_uint("--ping-interval", optarg, &o.ping_interval_ms); break;
-        case O_PONG: bad |= parse_uint("--pong-timeout", optarg, &o.pong_timeout_ms); break;
-        case O_CLOSE: bad |= parse_uint("--close-timeout", optarg, &o.close_timeout_ms); break;
-        case O_SHUT: bad |= parse_uint("--shutdown-timeout", optarg, &o.shutdown_timeout_ms); break;
-        case O_TLSCERT: tls_cert = optarg; break;
-        case O_TLSMAX: bad |= parse_uint("--tls-max-sessions", optarg, &o.tls_max_sessions); break;
-        case O_TLSARENA: bad |= parse_uint("--tls-arena", optarg, &o.tls_arena_bytes); break;
-        case O_TLSKEY: tls_key = optarg; break;
-        case O_LISTENTLS:
-            if (nlisten_tls == MAX_LISTEN) {
-                fprintf(stderr, "chanwired: at most %d --listen-tls\n", MAX_LISTEN);
-                return 2;
-            }
-            listen_tls[nlisten_tls++] = optarg;
-            break;
-#if defined(CONFIG_STATIC_FILES)
-        case O_WWW: o.www_dir = optarg; break;
 #endif
-        case O_ORIGIN:
-            if (o.nallow_origins == MAX_ORIGINS) {
-                fprintf(stderr, "chanwired: at most %d --allow-origin\n", MAX_ORIGINS);
+    int c, li = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+        const char *name = longopts[li].name;
+        void *at = (char *)&a + (c & 0xFFFF);
+        switch (c >> 16) {
+        case K_UINT:
+            if (parse_uint(name, optarg, at) < 0)
+                return 2;
+            break;
+        case K_STR: *(const char **)at = optarg; break;
+        case K_SET: *(int *)at = 1; break;
+        case K_CLEAR: *(int *)at = 0; break;
+        case K_LIST: {
+            struct list *l = at;
+            if (l->n == MAX_LISTEN) {
+                fprintf(stderr, "chanwired: at most %d --%s\n", MAX_LISTEN, name);
                 return 2;
             }
-            origins[o.nallow_origins++] = optarg;
-            o.allow_origins = origins;
+            l->v[l->n++] = optarg;
+            break;
+        }
+        case K_LOG:
+            if (parse_level(optarg, &o->log_level) < 0)
+                return 2;
             break;
 #if defined(CONFIG_JWT)
-        case O_JWTFILE:
-            if (read_secret(optarg, secret, sizeof secret, &o.jwt_secret_len) < 0)
+        case K_JWTFILE:
+            if (read_secret(optarg, secret, sizeof secret, &o->jwt_secret_len) < 0)
                 return 2;
-            o.jwt_secret = secret;
+            o->jwt_secret = secret;
             break;
-        case O_JWTID: o.jwt_id_claim = optarg; break;
-        case O_JWTNAME: o.jwt_name_claim = optarg; break;
-        case O_JWTCOOKIE: o.jwt_cookie = optarg; break;
-        case O_JWTQUERY: o.jwt_query = optarg; break;
 #endif
 #if defined(CONFIG_CONTROL_SOCKET)
-        case O_CONTROL: snprintf(control, sizeof control, "%s", optarg); break;
+        case K_CONTROL: snprintf(control, sizeof control, "%s", optarg); break;
 #endif
-        case O_NOCONTROL: use_control = 0; break;
-        case O_NOSTATS: o.stats_endpoint = 0; break;
-        case O_MAXGROUPS: bad |= parse_uint("--max-groups", optarg, &o.max_groups); break;
-        case O_MAXMEMBERS:
-            bad |= parse_uint("--max-memberships", optarg, &o.max_memberships);
-            break;
-        case O_USER: run_user = optarg; break;
-        case O_CHROOT: chroot_dir = optarg; break;
-        case O_ALLOWROOT: allow_root = 1; break;
-        case O_REDIS: redis.addr = optarg; break;
-        case O_REDISPREFIX: redis.prefix = optarg; break;
-        case O_REDISUSER: redis.username = optarg; break;
-        case O_REDISPASS: redis.password = optarg; break;
-        case O_REDISPASSFILE:
+        case K_PASSFILE:
             if (read_password(optarg, redis_password, sizeof redis_password) < 0)
                 return 2;
-            redis.password = redis_password;
+            a.redis.password = redis_password;
             break;
-        case O_HELP: fputs(usage, stdout); return 0;
-        case O_VERSION: printf("chanwired %s\n", CW_VERSION); return 0;
-        case ':':
-            fprintf(stderr, "chanwired: %s needs a value (try --help)\n", argv[optind - 1]);
-            return 2;
+        case K_HELP: fputs(usage, stdout); return 0;
+        case K_VERSION: printf("chanwired %s\n", CW_VERSION); return 0;
         default:
+            /* opterr = 0 and no ':' leading the option string: a missing
+             * value is reported as '?' too, naming the flag. */
             fprintf(stderr, "chanwired: unknown option '%s' (try --help)\n", argv[optind - 1]);
             return 2;
         }
-        if (bad)
-            return 2;
     }
+    if (a.origins.n) {
+        o->allow_origins = a.origins.v;
+        o->nallow_origins = a.origins.n;
+    }
+    const char **listen = a.listen.v, **listen_tls = a.listen_tls.v;
+    unsigned nlisten = a.listen.n, nlisten_tls = a.listen_tls.n;
+    cw_redis_options *redis = &a.redis;
+    const char *tls_cert = a.tls_cert, *tls_key = a.tls_key, *run_user = a.run_user;
     if (optind < argc) {
         fprintf(stderr, "chanwired: unexpected argument '%s' (try --help)\n", argv[optind]);
         return 2;
     }
-    if (!redis.addr && (redis.prefix || redis.username ||
-                        (redis.password && redis.password != env_redis_pw))) {
+    if (!redis->addr && (redis->prefix || redis->username ||
+                        (redis->password && redis->password != env_redis_pw))) {
         fprintf(stderr, "chanwired: --redis-prefix, --redis-user and --redis-password need "
                 "--redis\n");
         return 2;
@@ -339,7 +327,7 @@ int main(int argc, char **argv)
     }
     if (tls_cert && nlisten_tls == 0) {
         /* Only a certificate: the --listen addresses serve TLS. */
-        for (int i = 0; i < nlisten; i++)
+        for (unsigned i = 0; i < nlisten; i++)
             listen_tls[nlisten_tls++] = listen[i];
         nlisten = 0;
         if (nlisten_tls == 0)
@@ -349,7 +337,7 @@ int main(int argc, char **argv)
         listen[nlisten++] = "127.0.0.1:8080";
     /* Least privilege: root only to bind, then --user; root throughout
      * only when asked for in so many words. */
-    if (cw_running_as_root() && !run_user && !allow_root) {
+    if (cw_running_as_root() && !run_user && !a.allow_root) {
         fprintf(stderr, "chanwired: refusing to run as root: give --user NAME (root is dropped "
                 "after binding) or --allow-root\n");
         return 2;
@@ -366,14 +354,14 @@ int main(int argc, char **argv)
         }
     }
 
-    o.routes = cw_demo_routes(&o.nroutes);
-    cw_server *srv = cw_server_init(&o);
+    o->routes = cw_demo_routes(&o->nroutes);
+    cw_server *srv = cw_server_init(o);
     if (!srv) {
         fprintf(stderr, "chanwired: cannot start (see the log above)\n");
         return 1;
     }
 #if defined(CONFIG_CONTROL_SOCKET)
-    if (use_control) {
+    if (a.use_control) {
         char err[160];
         if (cw_control_listen(srv, control, err, sizeof err) != 0) {
             fprintf(stderr, "chanwired: %s\n", err);
@@ -381,12 +369,10 @@ int main(int argc, char **argv)
         }
         cw_log(2, "control socket %s", control);
     }
-#else
-    (void)use_control;
 #endif
-    if (redis.addr) {
+    if (redis->addr) {
         char err[200];
-        if (cw_redis_layer(srv, &redis, err, sizeof err) != 0) {
+        if (cw_redis_layer(srv, redis, err, sizeof err) != 0) {
             fprintf(stderr, "chanwired: %s\n", err);
             cw_server_fini(srv);
             return 1;
@@ -400,7 +386,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    for (int i = 0; i < nlisten + nlisten_tls; i++) {
+    for (unsigned i = 0; i < nlisten + nlisten_tls; i++) {
         char err[160];
         int tls = i >= nlisten;
         const char *addr = tls ? listen_tls[i - nlisten] : listen[i];
@@ -410,12 +396,12 @@ int main(int argc, char **argv)
             cw_server_fini(srv); /* removes the control socket again */
             return 1;
         }
-        cw_log(2, "listening on %s (port %d)%s", addr, cw_listen_port(srv, (unsigned)i),
+        cw_log(2, "listening on %s (port %d)%s", addr, cw_listen_port(srv, i),
                tls ? " with TLS" : "");
     }
-    if (run_user || chroot_dir) {
+    if (run_user || a.chroot_dir) {
         char err[200];
-        if (cw_drop_privileges(srv, run_user, chroot_dir, err, sizeof err) != 0) {
+        if (cw_drop_privileges(srv, run_user, a.chroot_dir, err, sizeof err) != 0) {
             fprintf(stderr, "chanwired: %s\n", err);
             cw_server_fini(srv);
             return 1;
