@@ -4,7 +4,11 @@
 # (make size-check); the tests run on exactly this build. A PIE build of the
 # same code is about 2.3 KiB larger.
 CROSS_COMPILE ?= arm-linux-gnueabihf-
-BOARD_CFLAGS ?= -mcpu=cortex-a7 -mthumb -ffunction-sections -fdata-sections -fno-pie -flto -ffat-lto-objects
+# Scheduling after register allocation and sibling calls each make this
+# Thumb-2 code larger (about 220 bytes together, measured with make size).
+BOARD_SIZE_CFLAGS := -fno-schedule-insns2 -fno-optimize-sibling-calls
+BOARD_CFLAGS ?= -mcpu=cortex-a7 -mthumb -ffunction-sections -fdata-sections -fno-pie -flto -ffat-lto-objects \
+                $(BOARD_SIZE_CFLAGS)
 BOARD_LDFLAGS ?= -Wl,--gc-sections -no-pie -flto -mcpu=cortex-a7 -mthumb -Os
 CFLAGS ?= -Os -g
 BOARD_QEMU ?= qemu-arm -cpu cortex-a7 -L /usr/arm-linux-gnueabihf
