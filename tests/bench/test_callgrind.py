@@ -16,9 +16,8 @@ fixed seeds, so every read holds exactly one frame); the difference of the
 two totals divided by the difference of the counts cancels start-up,
 handshakes and shutdown. Counts are of user-space instructions only (system
 calls count as the few instructions of their wrappers). Run to run they move
-by under 1% (echo, fan-out) to about 7% (connection), and rarely far more:
-the reactor's next_timeout() scans the timer wheel from the current tick to
-the next 64-slot word, so its cost follows the wall clock. Hence the median
+by under 1% (echo, fan-out) to about 7% (connection): timers and the
+order of events still follow the wall clock a little. Hence the median
 of 3 runs is compared (of 5 more when it is over the limit), and the record
 is the median of 5 (--update).
 
