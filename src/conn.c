@@ -29,9 +29,9 @@
 /* An idle connection owns nothing but its slot, so the slot is the memory
  * per idle connection (make bench: idle_10k, target 0.25 KiB). Its fixed
  * part, before the configured argument and user-data arrays, is held to
- * 160 bytes on 64-bit hosts; grow it only with a reason. */
+ * 152 bytes on 64-bit hosts; grow it only with a reason. */
 #if UINTPTR_MAX > 0xffffffffu && !defined(CONFIG_TLS)
-_Static_assert(offsetof(struct cw_conn, args) <= 160,
+_Static_assert(offsetof(struct cw_conn, args) <= 152,
                "struct cw_conn grew: every idle connection pays for it");
 #endif
 CW_POOL_STORAGE(conn_store, sizeof(struct cw_conn), SLOTS);
@@ -677,7 +677,6 @@ static int rx_control(void *ctx, unsigned op, uint8_t *data, size_t len)
         fail(c, bad, bad == CW_CLOSE_INVALID_DATA ? "close reason is not UTF-8" : "bad close code");
         return 1;
     }
-    c->flags |= CW_CF_CLOSE_DONE;
     if (c->state == CW_ST_OPEN) {
         /* Echo the peer's code, then let it see our FIN. */
         if (queue_close(c, code, NULL) < 0) {
@@ -804,21 +803,6 @@ static void flush(cw_conn *c)
     }
 #endif
     if (!c->tx.head && c->state == CW_ST_DRAIN && !(c->flags & CW_CF_SHUT_WR)) {
-        /* After a completed close handshake the server closes the TCP
-         * connection first (RFC 6455 7.1.1): nothing more can come that
-         * needs an answer. Anything else (an HTTP answer, our close with
-         * no reply yet) half-closes and waits for the peer's FIN, so
-         * unread input cannot turn our last bytes into a reset. */
-        if (c->flags & CW_CF_CLOSE_DONE) {
-#if defined(CONFIG_TLS)
-            if (c->tls)
-                cw_tls_close_notify(c->tls); /* best effort, like the FIN */
-#endif
-            if (!transport_wants_write(c)) {
-                drop(c, 0);
-                return;
-            }
-        }
         conn_shutdown_wr(c);
         c->flags |= CW_CF_SHUT_WR;
     }

@@ -32,8 +32,7 @@ enum {
     CW_CF_UPGRADED = 1u << 6,  /* the handshake succeeded */
     CW_CF_RX_AGAIN = 1u << 7,  /* TLS holds decrypted bytes: read again */
     CW_CF_CONSUMER = 1u << 8,  /* the route's consumer owns it (connect on) */
-    CW_CF_STASH = 1u << 9,     /* hold is the stash, not the request */
-    CW_CF_CLOSE_DONE = 1u << 10 /* both close frames seen: close once flushed */
+    CW_CF_STASH = 1u << 9      /* hold is the stash, not the request */
 };
 
 /* One slot per connection, every byte of it paid 10,000 times on a busy

@@ -4,8 +4,10 @@
 #include "reactor.h"
 #include "cw_config.h"
 #include "port.h"
+#include "chanwire.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 #define SLOTS CONFIG_TIMER_SLOTS
@@ -118,6 +120,26 @@ void cw_timer_cancel(struct cw_timer *t)
         unlink_timer(t);
 }
 
+/* The handlers timers name by index. A program has a fixed handful (one per
+ * arm site's function); more than CW_TIMER_KINDS is a build mistake, found
+ * by the first test that arms the extra one. */
+static cw_timer_fn timer_fns[CW_TIMER_KINDS];
+static unsigned ntimer_fns;
+
+static uint8_t timer_kind(cw_timer_fn fn)
+{
+    for (unsigned i = 0; i < ntimer_fns; i++)
+        if (timer_fns[i] == fn)
+            return (uint8_t)i;
+    if (ntimer_fns == CW_TIMER_KINDS) {
+        static const char why[] = "more timer handlers than CW_TIMER_KINDS";
+        cw_port_log_write(CW_LOG_ERROR, why, sizeof why - 1);
+        abort();
+    }
+    timer_fns[ntimer_fns] = fn;
+    return (uint8_t)ntimer_fns++;
+}
+
 void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn)
 {
     cw_timer_cancel(t);
@@ -126,7 +148,7 @@ void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn)
     if ((int32_t)(due - done_tick) <= 0)
         due = done_tick + 1;
     t->due = due;
-    t->fn = fn;
+    t->kind = timer_kind(fn);
     struct cw_timer *head = &wheel[due & (SLOTS - 1)];
     t->next = head;
     t->prev = head->prev;
@@ -172,7 +194,7 @@ static int next_timeout(void)
 static void fire_slot(uint32_t tick)
 {
     struct cw_timer *head = &wheel[tick & (SLOTS - 1)];
-    struct cw_timer expired = {&expired, &expired, NULL, 0};
+    struct cw_timer expired = {&expired, &expired, 0, 0};
     /* Move what is due onto a private list first: a handler may cancel or
      * re-arm any timer, including ones still waiting in this slot. */
     for (struct cw_timer *t = head->next, *nx; t != head; t = nx) {
@@ -193,7 +215,7 @@ static void fire_slot(uint32_t tick)
         t->prev->next = t->next;
         t->next->prev = t->prev;
         t->next = t->prev = NULL;
-        t->fn(t);
+        timer_fns[t->kind](t);
     }
 }
 

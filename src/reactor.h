@@ -18,11 +18,16 @@ struct cw_io {
     unsigned events; /* CW_PORT_IN | CW_PORT_OUT currently asked for */
 };
 
+/* Embedded in every connection slot, so kept small: the handler is an
+ * index into the reactor's table of the (few) distinct timer handlers. */
 struct cw_timer {
     struct cw_timer *next, *prev; /* NULL while not armed */
-    cw_timer_fn fn;
-    uint32_t due; /* wheel tick */
+    uint32_t due;  /* wheel tick */
+    uint8_t kind;  /* handler: index in the reactor's table */
 };
+
+/* Distinct timer handlers a program may use (each arm site passes one). */
+#define CW_TIMER_KINDS 16
 
 int cw_reactor_init(unsigned capacity);
 void cw_reactor_fini(void);

@@ -277,6 +277,39 @@ static void test_rounding_never_early(void)
     stop();
 }
 
+/* Timers name their handler by an index into the reactor's table: each
+ * timer must get its own handler back, however the handlers interleave. */
+static int fired_other;
+static void on_other(struct cw_timer *t)
+{
+    (void)t;
+    fired_other++;
+}
+
+static void test_each_timer_its_own_handler(void)
+{
+    const uint64_t t0 = at_tick(3000000);
+    start(t0);
+    fired_other = 0;
+    ttimer a, b, c;
+    tinit(&a, 1);
+    tinit(&b, 2);
+    tinit(&c, 3);
+    cw_timer_arm(&a.t, TICK, on_other);
+    cw_timer_arm(&b.t, TICK, on_fire);
+    cw_timer_arm(&c.t, 2 * TICK, on_other);
+    run_at(t0 + TICK);
+    CHECK_EQ(fired_other, 1);
+    CHECK_EQ(b.fired, 1);
+    CHECK_EQ(a.fired, 0); /* on_other does not count in the record */
+    cw_timer_arm(&a.t, TICK, on_fire); /* the same timer, another handler */
+    run_at(t0 + 2 * TICK);
+    CHECK_EQ(fired_other, 2);
+    CHECK_EQ(a.fired, 1);
+    CHECK_EQ(c.fired, 0);
+    stop();
+}
+
 static void test_cancel(void)
 {
     const uint64_t t0 = at_tick(3000000);
@@ -768,6 +801,7 @@ int main(void)
     RUN(test_fire_in_order);
     RUN(test_one_jump_fires_in_due_order);
     RUN(test_rounding_never_early);
+    RUN(test_each_timer_its_own_handler);
     RUN(test_cancel);
     RUN(test_rearm);
     RUN(test_cancel_from_handler);
