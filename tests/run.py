@@ -184,7 +184,11 @@ def main():
             line += " -- " + skip_reason + (" [CHECK_STRICT=1: counted as a failure]" if strict else "")
         print(line, flush=True)
         if failed_suite and not skip_reason or args.verbose:
-            tail = out.splitlines()[-60:]
+            lines = out.splitlines()
+            if failed_suite and not args.verbose:
+                # what went wrong, not the passing cases before it
+                lines = [l for l in lines if not l.startswith("ok ")]
+            tail = lines[-60:]
             print("\n".join("    | " + l for l in tail), flush=True)
         if failed_suite:
             bad_suites.append(name)
