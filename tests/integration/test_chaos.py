@@ -36,22 +36,10 @@ TMP = tempfile.mkdtemp(prefix="cw-chaos-")
 NET_ERRORS = (OSError, EOFError, ssl.SSLError, socket.timeout)
 
 
-def config_value(name, default):
-    """A number from the build's cw_config.h (the limits a test must fit)."""
-    import re
-    build = os.environ.get("CW_BUILD") or os.path.dirname(cwtest.daemon_path())
-    try:
-        with open(os.path.join(build, "include", "cw_config.h")) as f:
-            m = re.search(r"#define %s (\d+)" % name, f.read())
-            return int(m.group(1)) if m else default
-    except OSError:
-        return default
-
-
 # Within the build's limits (router boards reserve far less than the host).
-SENDQ = min(262144, config_value("CONFIG_SENDQ_MAX", 262144))
-MAX_MESSAGE = min(200000, config_value("CONFIG_MAX_MESSAGE_SIZE", 200000), SENDQ - 16)
-MAX_CONNS = min(150, config_value("CONFIG_MAX_CONNS", 150))
+SENDQ = min(262144, cwtest.config_value("CONFIG_SENDQ_MAX", 262144))
+MAX_MESSAGE = min(200000, cwtest.config_value("CONFIG_MAX_MESSAGE_SIZE", 200000), SENDQ - 16)
+MAX_CONNS = min(150, cwtest.config_value("CONFIG_MAX_CONNS", 150))
 
 
 class Oracle(AssertionError):
@@ -352,19 +340,9 @@ SCENARIOS = [("echo_session", 6), ("pipelined", 2), ("bad_frame", 5), ("chat", 3
 
 
 def ctl_stats(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5 * S)
-    s.connect(path)
-    s.sendall(b"stats\n")
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
+    out = cwtest.control_request(path, b"stats\n", 5 * S)
     st = {"pools": {}}
-    for line in out.decode().splitlines():
+    for line in out.splitlines():
         f = line.split()
         if f and f[0] == "pool":
             st["pools"][f[1]] = int(f[2].split("/")[0])

@@ -32,21 +32,9 @@ FAULTY = os.path.join(BUILD, "tests", "chanwired-faults")
 RATE = os.environ.get("CW_FAULT_RATE", "25")
 
 
-def config_value(name, default):
-    """A number from the build's cw_config.h (the limits a test must fit)."""
-    import re
-    build = os.environ.get("CW_BUILD") or os.path.dirname(cwtest.daemon_path())
-    try:
-        with open(os.path.join(build, "include", "cw_config.h")) as f:
-            m = re.search(r"#define %s (\d+)" % name, f.read())
-            return int(m.group(1)) if m else default
-    except OSError:
-        return default
-
-
 # Within the build's limits (router boards reserve far less than the host).
-BIG = min(300000, config_value("CONFIG_MAX_MESSAGE_SIZE", 300000),
-          config_value("CONFIG_SENDQ_MAX", 300000) - 16)
+BIG = min(300000, cwtest.config_value("CONFIG_MAX_MESSAGE_SIZE", 300000),
+          cwtest.config_value("CONFIG_SENDQ_MAX", 300000) - 16)
 TMP = tempfile.mkdtemp(prefix="cw-faults-")
 _started = []
 
@@ -82,18 +70,7 @@ def _cleanup():
 
 def ctl(d, line, timeout=10.0):
     """One control request; the whole reply."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout * S)
-    s.connect(d.ctl)
-    s.sendall(line)
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out.decode()
+    return cwtest.control_request(d.ctl, line, timeout * S)
 
 
 def pools(d):

@@ -317,3 +317,32 @@ def main(only=None):
         print("ok - %s (%.2fs)" % (name, time.time() - t0), flush=True)
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     sys.exit(1 if failed else 0)
+
+
+def config_value(name, default):
+    """A number from the build's cw_config.h (the limits a test must fit)."""
+    build = os.environ.get("CW_BUILD") or os.path.dirname(daemon_path())
+    try:
+        with open(os.path.join(build, "include", "cw_config.h")) as f:
+            m = re.search(r"#define %s (\d+)" % name, f.read())
+            return int(m.group(1)) if m else default
+    except OSError:
+        return default
+
+
+def control_request(path, line, timeout=5.0):
+    """One request on the daemon's control socket at path; the whole reply."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(line if isinstance(line, bytes) else line.encode())
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        return out.decode()
+    finally:
+        s.close()
