@@ -4,7 +4,11 @@ CROSS_COMPILE ?= aarch64-linux-gnu-
 BOARD_CFLAGS ?= -mcpu=cortex-a53 -ffunction-sections -fdata-sections
 BOARD_LDFLAGS ?= -Wl,--gc-sections
 CFLAGS ?= -O2 -g
-BOARD_QEMU ?= qemu-aarch64 -cpu cortex-a53 -L /usr/aarch64-linux-gnu
+# LD_LIBRARY_PATH: the cross libc with the cross loader. Once a multiarch
+# libc6:arm64 is installed too (e.g. by libmbedtls-dev:arm64), the guest's
+# loader would find that other glibc build through the host's ld.so.cache
+# and mix the two: forked children crash.
+BOARD_QEMU ?= qemu-aarch64 -cpu cortex-a53 -L /usr/aarch64-linux-gnu -E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib
 BOARD_SLOW ?= 3
 BOARD_LIBC := glibc (dynamic)
 BOARD_DEB_ARCH := arm64

@@ -11,7 +11,11 @@ BOARD_CFLAGS ?= -mcpu=cortex-a7 -mthumb -ffunction-sections -fdata-sections -fno
                 $(BOARD_SIZE_CFLAGS)
 BOARD_LDFLAGS ?= -Wl,--gc-sections -no-pie -flto -mcpu=cortex-a7 -mthumb -Os
 CFLAGS ?= -Os -g
-BOARD_QEMU ?= qemu-arm -cpu cortex-a7 -L /usr/arm-linux-gnueabihf
+# LD_LIBRARY_PATH: the cross libc with the cross loader. Once a multiarch
+# libc6:armhf is installed too (e.g. by libmbedtls-dev:armhf), the guest's
+# loader would find that other glibc build through the host's ld.so.cache
+# and mix the two: forked children crash.
+BOARD_QEMU ?= qemu-arm -cpu cortex-a7 -L /usr/arm-linux-gnueabihf -E LD_LIBRARY_PATH=/usr/arm-linux-gnueabihf/lib
 BOARD_SLOW ?= 3
 BOARD_LIBC := glibc (dynamic)
 BOARD_DEB_ARCH := armhf
