@@ -11,6 +11,9 @@ CHANWIRE_VERSION = 0.1.0
 CHANWIRE_SITE = $(BR2_EXTERNAL_CHANWIRE_PATH)/../..
 CHANWIRE_SITE_METHOD = local
 CHANWIRE_INSTALL_STAGING = YES
+# The chanwire source has no license file yet: set CHANWIRE_LICENSE and
+# CHANWIRE_LICENSE_FILES (and add the file's sha256 to chanwire.hash) once
+# it has one. Until then legal-info reports the license as unknown.
 
 CHANWIRE_BOARD = $(call qstrip,$(BR2_PACKAGE_CHANWIRE_BOARD))
 CHANWIRE_DOTCONFIG = $(@D)/output/$(CHANWIRE_BOARD)/.config
@@ -67,13 +70,13 @@ define CHANWIRE_INSTALL_TARGET_CMDS
 endef
 
 define CHANWIRE_INSTALL_INIT_SYSV
-	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) $(CHANWIRE_MAKE_OPTS) \
-		DESTDIR=$(TARGET_DIR) install-init-sysv
+	$(TARGET_MAKE_ENV) $(MAKE) $(TARGET_CONFIGURE_OPTS) -C $(@D) \
+		$(CHANWIRE_MAKE_OPTS) DESTDIR=$(TARGET_DIR) install-init-sysv
 endef
 
 define CHANWIRE_INSTALL_INIT_SYSTEMD
-	$(TARGET_MAKE_ENV) $(MAKE) -C $(@D) $(CHANWIRE_MAKE_OPTS) \
-		DESTDIR=$(TARGET_DIR) install-init-systemd
+	$(TARGET_MAKE_ENV) $(MAKE) $(TARGET_CONFIGURE_OPTS) -C $(@D) \
+		$(CHANWIRE_MAKE_OPTS) DESTDIR=$(TARGET_DIR) install-init-systemd
 endef
 
 $(eval $(generic-package))
