@@ -194,6 +194,10 @@ endif
 # CHECK_ONLY="glob ..." limits the suites (tests/run.py --only); boards
 # whose pools are smaller than the integration cases assume set
 # BOARD_CHECK_ONLY to the suites that fit.
+# A board with BOARD_TLS := 1 in its board.mk runs its suites over TLS.
+ifeq ($(BOARD_TLS),1)
+export CW_TLS := 1
+endif
 ifneq ($(BOARD_QEMU),)
 ifeq ($(origin CW_EXEC_PREFIX),undefined)
 export CW_EXEC_PREFIX := $(BOARD_QEMU)
