@@ -937,7 +937,11 @@ static void on_io(struct cw_io *io, unsigned events)
         break;
     case CW_ST_OPEN:
     case CW_ST_CLOSING:
-        if (!(c->flags & CW_CF_RX_PAUSED))
+        /* The pause flag is brought up to date when the queue is flushed;
+         * a second read in the same batch (TLS: decrypted bytes waiting in
+         * mbedTLS) must look at the queue itself, or its replies pile on
+         * top of the first read's past the bound. */
+        if (!(c->flags & CW_CF_RX_PAUSED) && c->tx.bytes <= cw_srv.opt.sendq_max / 2)
             read_ws(c);
         break;
     case CW_ST_DRAIN:
