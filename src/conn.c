@@ -144,17 +144,25 @@ const cw_consumer *cw_conn_consumer(const cw_conn *c)
 
 /* ---- interest and teardown ---- */
 
-static void update_interest(cw_conn *c)
+/* Back-pressure: a client whose replies pile up is not read until they
+ * drain, so its own traffic cannot grow our memory. Paused above half the
+ * queue bound, resumed at a quarter. Asked before every read too: a second
+ * read in one batch (TLS: decrypted bytes waiting in mbedTLS) comes before
+ * the flush that would otherwise bring the flag up to date. */
+static int rx_paused(cw_conn *c)
 {
-    unsigned ev = 0;
     uint32_t q = c->tx.bytes, max = cw_srv.opt.sendq_max;
-    /* Back-pressure: a client whose replies pile up is not read until they
-     * drain, so its own traffic cannot grow our memory. */
     if (q > max / 2)
         c->flags |= CW_CF_RX_PAUSED;
     else if (q <= max / 4)
         c->flags &= (uint16_t)~CW_CF_RX_PAUSED;
-    if (!(c->flags & CW_CF_RX_PAUSED) && c->state != CW_ST_FILE)
+    return (c->flags & CW_CF_RX_PAUSED) != 0;
+}
+
+static void update_interest(cw_conn *c)
+{
+    unsigned ev = 0;
+    if (!rx_paused(c) && c->state != CW_ST_FILE)
         ev |= CW_PORT_IN;
 #if defined(CONFIG_TLS)
     /* Resuming a paused reader: what mbedTLS already decrypted will not
@@ -937,11 +945,7 @@ static void on_io(struct cw_io *io, unsigned events)
         break;
     case CW_ST_OPEN:
     case CW_ST_CLOSING:
-        /* The pause flag is brought up to date when the queue is flushed;
-         * a second read in the same batch (TLS: decrypted bytes waiting in
-         * mbedTLS) must look at the queue itself, or its replies pile on
-         * top of the first read's past the bound. */
-        if (!(c->flags & CW_CF_RX_PAUSED) && c->tx.bytes <= cw_srv.opt.sendq_max / 2)
+        if (!rx_paused(c))
             read_ws(c);
         break;
     case CW_ST_DRAIN:

@@ -291,21 +291,9 @@ int cw_event_is(const char *type, const char *name)
     }
 }
 
-int cw_group_send(cw_server *s, const char *group, const char *type, const void *data, size_t len)
+/* The fan-out of an event to local members, arguments already checked. */
+static int local_send(const char *group, const char *type, const void *data, size_t len)
 {
-    (void)s;
-    if (!cw_group_name_valid(group) || !type_valid(type) || type_reserved(type))
-        return CW_EINVAL;
-    /* other processes first, so nested sends made by local handlers reach
-     * them in the same order as they reach local members */
-    cw_layer_publish_event(group, type, data, len);
-    return cw_group_local_send(group, type, data, len);
-}
-
-int cw_group_local_send(const char *group, const char *type, const void *data, size_t len)
-{
-    if (!cw_group_name_valid(group) || !type_valid(type))
-        return CW_EINVAL;
     struct event_ctx e = {type, data, len};
     /* Handlers that forward the body unchanged share one frame. */
     struct cw_fanout_frame frame = {data, len, NULL, 0}, *outer = cw_fanout_frame;
@@ -315,6 +303,24 @@ int cw_group_local_send(const char *group, const char *type, const void *data, s
     if (frame.shared)
         cw_shared_unref(frame.shared);
     return n;
+}
+
+int cw_group_send(cw_server *s, const char *group, const char *type, const void *data, size_t len)
+{
+    (void)s;
+    if (!cw_group_name_valid(group) || !type_valid(type) || type_reserved(type))
+        return CW_EINVAL;
+    /* other processes first, so nested sends made by local handlers reach
+     * them in the same order as they reach local members */
+    cw_layer_publish_event(group, type, data, len);
+    return local_send(group, type, data, len);
+}
+
+int cw_group_local_send(const char *group, const char *type, const void *data, size_t len)
+{
+    if (!cw_group_name_valid(group) || !type_valid(type))
+        return CW_EINVAL;
+    return local_send(group, type, data, len);
 }
 
 static int visit_queue(cw_conn *c, void *ctx)
@@ -383,22 +389,26 @@ static int visit_close(cw_conn *c, void *ctx)
     return cw_close(c, cc->code, cc->reason) == 0;
 }
 
+static int close_args_valid(const char *group, int code, const char *reason)
+{
+    size_t rl = reason ? strlen(reason) : 0;
+    return cw_group_name_valid(group) && code >= 0 && cw_close_code_valid((unsigned)code) &&
+           rl <= CW_FRAME_MAX_CONTROL - 2 && cw_utf8_valid((const uint8_t *)reason, rl);
+}
+
 int cw_group_close(cw_server *s, const char *group, int code, const char *reason)
 {
     (void)s;
-    size_t rl = reason ? strlen(reason) : 0;
-    if (!cw_group_name_valid(group) || code < 0 || !cw_close_code_valid((unsigned)code) ||
-        rl > CW_FRAME_MAX_CONTROL - 2 || !cw_utf8_valid((const uint8_t *)reason, rl))
+    if (!close_args_valid(group, code, reason))
         return CW_EINVAL;
     cw_layer_publish_close(group, code, reason);
-    return cw_group_local_close(group, code, reason);
+    struct close_ctx cc = {code, reason};
+    return fanout(group, visit_close, &cc);
 }
 
 int cw_group_local_close(const char *group, int code, const char *reason)
 {
-    size_t rl = reason ? strlen(reason) : 0;
-    if (!cw_group_name_valid(group) || code < 0 || !cw_close_code_valid((unsigned)code) ||
-        rl > CW_FRAME_MAX_CONTROL - 2 || !cw_utf8_valid((const uint8_t *)reason, rl))
+    if (!close_args_valid(group, code, reason))
         return CW_EINVAL;
     struct close_ctx cc = {code, reason};
     return fanout(group, visit_close, &cc);
