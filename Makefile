@@ -32,7 +32,10 @@ CFLAGS ?= -O2 -g
 # (distribution package builds); CI keeps -Werror.
 WERROR ?= -Werror
 WARN := -Wall -Wextra $(WERROR) -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS_ALL := -Iinclude -Isrc -Iport -Iexamples -Itests/lib -I$(B)/include -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+# The library's objects see only the public headers, src/, port/ and the
+# generated config; programs, examples and tests add their own folders.
+CPPFLAGS_ALL := -Iinclude -Isrc -Iport -I$(B)/include -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+CPPFLAGS_APPS := -Iapps -Iexamples -Itests/lib
 # 64-bit time_t on 32-bit glibc (2.34+); musl and 64-bit targets ignore it.
 CPPFLAGS_ALL += $(if $(CONFIG_TIME64),-D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64)
 comma := ,
@@ -40,19 +43,23 @@ SAN_FLAGS := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-fram
 ALL_CFLAGS := -std=c11 $(WARN) $(BOARD_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS := $(BOARD_LDFLAGS) $(LDFLAGS) $(SAN_FLAGS)
 
-# Optional modules (Kconfig "Features") are compiled only when selected;
-# the hooks into them in conn.c/server.c are #if'ed on the same symbols.
-OPT_SRCS := src/groups.c src/json.c src/jwt.c src/sha256.c src/static.c src/control.c
-OPT_SRCS-$(CONFIG_GROUPS) += src/groups.c
-OPT_SRCS-$(CONFIG_JSON) += src/json.c
-OPT_SRCS-$(CONFIG_JWT) += src/jwt.c src/sha256.c
-OPT_SRCS-$(CONFIG_STATIC_FILES) += src/static.c
-OPT_SRCS-$(CONFIG_CONTROL_SOCKET) += src/control.c
-# The Redis channel layer; src/layer_redis.c is always built, as without the
-# option it holds only cw_redis_layer's "not in this build" answer.
-OPT_SRCS += src/resp.c src/msgpack.c src/layer_msg.c
-OPT_SRCS-$(CONFIG_LAYER_REDIS) += src/resp.c src/msgpack.c src/layer_msg.c
-CORE_SRCS := $(filter-out src/tls.c $(OPT_SRCS),$(wildcard src/*.c)) $(OPT_SRCS-y)
+# The library, bottom to top (docs/architecture.md): src/base, src/proto,
+# src/core, src/channels, then src/*.c. Optional modules (Kconfig
+# "Features") are compiled only when selected.
+OPT_SRCS := src/channels/groups.c src/proto/json.c src/proto/jwt.c src/base/sha256.c \
+            src/proto/static.c src/control.c src/proto/control_cmd.c
+OPT_SRCS-$(CONFIG_GROUPS) += src/channels/groups.c
+OPT_SRCS-$(CONFIG_JSON) += src/proto/json.c
+OPT_SRCS-$(CONFIG_JWT) += src/proto/jwt.c src/base/sha256.c
+OPT_SRCS-$(CONFIG_STATIC_FILES) += src/proto/static.c
+OPT_SRCS-$(CONFIG_CONTROL_SOCKET) += src/control.c src/proto/control_cmd.c
+# The Redis channel layer; src/channels/layer_redis.c is always built, as
+# without the option it holds only cw_redis_layer's "not in this build" answer.
+OPT_SRCS += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c
+OPT_SRCS-$(CONFIG_LAYER_REDIS) += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c
+TLS_SRCS := src/core/tls.c
+ALL_LIB_SRCS := $(wildcard src/base/*.c src/proto/*.c src/core/*.c src/channels/*.c src/*.c)
+CORE_SRCS := $(filter-out $(TLS_SRCS) $(OPT_SRCS),$(ALL_LIB_SRCS)) $(OPT_SRCS-y)
 PORT_SRCS := port/posix/clock.c port/posix/random.c port/posix/log.c port/posix/net.c \
              port/posix/signals.c port/posix/files.c port/linux/watchdog.c \
              port/posix/privs.c
@@ -64,11 +71,11 @@ endif
 LIB_SRCS := $(CORE_SRCS) $(PORT_SRCS)
 
 # TLS: mbedTLS's static libraries, copied into the build folder with their
-# calloc/free references renamed to the TLS arena (src/tls.c), so mbedTLS
+# calloc/free references renamed to the TLS arena (src/core/tls_arena.c), so mbedTLS
 # allocates only from that static arena and libc's own allocations stay
 # libc's. MBEDTLS_INCDIR/MBEDTLS_LIBDIR point at another mbedTLS (e.g. 3.x).
 ifeq ($(CONFIG_TLS),y)
-LIB_SRCS += src/tls.c
+LIB_SRCS += $(TLS_SRCS)
 ifeq ($(origin OBJCOPY),undefined)
 OBJCOPY := $(CROSS_COMPILE)objcopy
 endif
@@ -84,7 +91,7 @@ LIB := $(B)/libchanwire.a
 
 # The chat and presence consumers need groups and JSON; without them the
 # daemon serves /ws/echo/ only (the tiny profile).
-DAEMON_SRCS := examples/chanwired.c examples/routes.c examples/echo.c
+DAEMON_SRCS := apps/chanwired.c examples/routes.c examples/echo.c
 ifeq ($(CONFIG_GROUPS)$(CONFIG_JSON),yy)
 DAEMON_SRCS += examples/chat.c examples/users.c
 endif
@@ -125,10 +132,14 @@ $(CONFIG_H): $(CONFIG_SRC) scripts/mkconfig.sh Kconfig
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/mkconfig.sh Kconfig < $(CONFIG_SRC) > $@.tmp && mv $@.tmp $@
 
+# Programs, examples and tests may include apps/, examples/ and tests/lib/;
+# the library may not.
+$(B)/obj/apps/%.o $(B)/obj/examples/%.o $(B)/obj/tests/%.o: CPPFLAGS_EXTRA := $(CPPFLAGS_APPS)
+
 $(B)/obj/%.o: %.c $(CONFIG_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS_EXTRA) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
@@ -146,7 +157,7 @@ $(DAEMON): $(DAEMON_OBJS) $(LIB) $(TLS_LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(EXTRA_LIBS)
 
-$(CLI): $(B)/obj/examples/chanwire-send.o
+$(CLI): $(B)/obj/apps/chanwire-send.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 
@@ -221,4 +232,4 @@ include tests/fuzz/fuzz.mk tests/hardening.mk tests/bench/bench.mk
 include mk/kconfig.mk mk/size.mk mk/vm.mk mk/install.mk
 
 # Header dependencies of every object built so far (unit tests included).
--include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/obj/*/*/*/*.d)
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/obj/*/*/*/*.d $(B)/obj/*/*/*/*/*.d)

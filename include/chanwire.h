@@ -29,6 +29,9 @@ enum {
     CW_ESYS = -8     /* an OS call failed; see the log */
 };
 
+/* Log levels, most severe first (cw_options.log_level, cw_log). */
+enum { CW_LOG_ERROR = 0, CW_LOG_WARN = 1, CW_LOG_INFO = 2, CW_LOG_DEBUG = 3 };
+
 /* Message opcodes as RFC 6455 numbers them. */
 enum { CW_TEXT = 1, CW_BINARY = 2 };
 
@@ -78,7 +81,7 @@ typedef struct cw_options {
     unsigned pong_timeout_ms;
     unsigned close_timeout_ms;
     unsigned shutdown_timeout_ms;
-    int log_level;                /* 0 error .. 3 debug */
+    int log_level;                /* CW_LOG_ERROR .. CW_LOG_DEBUG; -1: silent */
     int use_syslog;
     const char *log_ident;
     /* Origin check: browser origins other than the request's own Host are
@@ -305,7 +308,8 @@ size_t cw_stats_report(char *out, size_t cap);
  * length written (truncated to cap). */
 size_t cw_pool_report(char *out, size_t cap);
 
-/* Logging through the server's sink (stderr or syslog). */
+/* Logging through the server's sink (stderr or syslog), at one of the
+ * CW_LOG_* levels (cw_options.log_level keeps the levels up to its own). */
 void cw_log(int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

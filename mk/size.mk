@@ -2,7 +2,7 @@
 #   make [BOARD=b] size   .text/.rodata/.data/.bss of the library and daemon
 #   make size-all         the same for every board whose toolchain is installed
 #   make size-check       the budget: qemu-armv7 full daemon (TLS and Redis
-#                         layer forced off) and tiny, against boards/size-budget
+#                         layer forced off) and tiny, against scripts/size-budget
 SIZE_TOOL = $(firstword $(CROSS_COMPILE)size)
 SIZE_B := $(BUILD_ROOT)/size
 
@@ -28,7 +28,7 @@ size-check:
 	$(Q)$(MAKE) --no-print-directory BOARD=tiny BUILD_ROOT=$(SIZE_B) daemon
 	$(Q)sh scripts/size.sh arm-linux-gnueabihf-size armv7-full $(SIZE_B)/qemu-armv7/chanwired
 	$(Q)sh scripts/size.sh arm-linux-gnueabihf-size tiny $(SIZE_B)/tiny/chanwired | tail -n 1
-	$(Q)sh scripts/size-check.sh boards/size-budget arm-linux-gnueabihf-size \
+	$(Q)sh scripts/size-check.sh scripts/size-budget arm-linux-gnueabihf-size \
 	  full=$(SIZE_B)/qemu-armv7/chanwired tiny=$(SIZE_B)/tiny/chanwired
 
 print-%:

@@ -39,11 +39,8 @@ uint64_t cw_port_now_ms(void);
 /* ---- random bytes: 0 on success, -1 when no source works ---- */
 int cw_port_random(void *buf, size_t len);
 
-/* ---- log sink: one formatted line (no newline) at a level 0..3 ---- */
-#define CW_LOG_ERROR 0
-#define CW_LOG_WARN  1
-#define CW_LOG_INFO  2
-#define CW_LOG_DEBUG 3
+/* ---- log sink: one formatted line (no newline) at a level CW_LOG_ERROR
+ * (0) .. CW_LOG_DEBUG (3) of chanwire.h ---- */
 void cw_port_log_open(int use_syslog, const char *ident);
 void cw_port_log_write(int level, const char *line, size_t len);
 

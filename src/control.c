@@ -1,15 +1,14 @@
-/* control.c: the control socket: a request parser and a handful of static
- * client slots served by the reactor. Each client gets CONTROL_TIMEOUT_MS to
- * send its request; the reply is one line (or the stats block). */
+/* control.c: the control socket: a handful of static client slots served
+ * by the reactor, requests parsed by proto/control_cmd.c. Each client gets
+ * CONTROL_TIMEOUT_MS to send its request; the reply is one line (or the stats block). */
 #include "control.h"
+#include "base/log.h"
+#include "channels/groups.h"
+#include "channels/layer.h"
 #include "chanwire.h"
-#include "conn.h"
+#include "core/reactor.h"
 #include "cw_config.h"
-#include "groups.h"
-#include "layer.h"
 #include "port.h"
-#include "reactor.h"
-#include "server.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,102 +16,6 @@
 #include <string.h>
 
 #define CONTROL_TIMEOUT_MS 2000
-
-/* ---- parsing ---- */
-
-static int word(const char **p, const char *end, char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*p < end && **p != ' ' && **p != '\n') {
-        /* a NUL would cut the C string short ("g\0x" acting on "g") */
-        if (n + 1 >= cap || (unsigned char)**p < 0x20 || **p == 0x7f)
-            return -1;
-        out[n++] = *(*p)++;
-    }
-    out[n] = 0;
-    if (*p < end && **p == ' ')
-        (*p)++;
-    return n ? 0 : -1;
-}
-
-static int number(const char **p, const char *end, unsigned long max, unsigned long *out)
-{
-    char tmp[16];
-    if (word(p, end, tmp, sizeof tmp) < 0)
-        return -1;
-    char *e;
-    unsigned long v = strtoul(tmp, &e, 10);
-    if (*e || tmp[0] == '-' || tmp[0] == '+' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cw_control_parse(const char *buf, size_t len, size_t max_payload, cw_control_cmd *cmd,
-                     const char **why)
-{
-    const char *nl = memchr(buf, '\n', len < CW_CTL_HEADER_MAX ? len : CW_CTL_HEADER_MAX);
-    if (!nl) {
-        *why = "request line too long";
-        return len < CW_CTL_HEADER_MAX ? CW_CTL_MORE : CW_CTL_BAD;
-    }
-    memset(cmd, 0, sizeof *cmd);
-    const char *p = buf, *end = nl;
-    char verb[16];
-    unsigned long v;
-    *why = "malformed request";
-    if (word(&p, end, verb, sizeof verb) < 0)
-        return CW_CTL_BAD;
-    if (strcmp(verb, "stats") == 0) {
-        cmd->op = CW_CTL_STATS;
-    } else if (strcmp(verb, "send") == 0 || strcmp(verb, "broadcast") == 0) {
-        cmd->op = verb[0] == 's' ? CW_CTL_SEND : CW_CTL_BROADCAST;
-        if (word(&p, end, cmd->group, sizeof cmd->group) < 0) {
-            *why = "bad group name";
-            return CW_CTL_BAD;
-        }
-        if (cmd->op == CW_CTL_SEND && word(&p, end, cmd->type, sizeof cmd->type) < 0) {
-            *why = "bad type";
-            return CW_CTL_BAD;
-        }
-        if (number(&p, end, max_payload, &v) < 0) {
-            *why = "bad or too large length";
-            return CW_CTL_BAD;
-        }
-        cmd->len = v;
-    } else if (strcmp(verb, "close") == 0) {
-        cmd->op = CW_CTL_CLOSE;
-        if (word(&p, end, cmd->group, sizeof cmd->group) < 0 || number(&p, end, 4999, &v) < 0) {
-            *why = "usage: close GROUP CODE [REASON]";
-            return CW_CTL_BAD;
-        }
-        cmd->code = (int)v;
-        size_t rl = (size_t)(end - p);
-        if (rl >= sizeof cmd->reason) {
-            *why = "reason too long";
-            return CW_CTL_BAD;
-        }
-        if (memchr(p, 0, rl)) {
-            *why = "NUL in the reason";
-            return CW_CTL_BAD;
-        }
-        memcpy(cmd->reason, p, rl);
-        p = end;
-    } else {
-        *why = "unknown command";
-        return CW_CTL_BAD;
-    }
-    if (p != end) {
-        *why = "unexpected words";
-        return CW_CTL_BAD;
-    }
-    size_t head = (size_t)(nl + 1 - buf);
-    cmd->total = head + cmd->len;
-    if (len < cmd->total)
-        return CW_CTL_MORE;
-    cmd->payload = buf + head;
-    return CW_CTL_DONE;
-}
 
 /* ---- serving ---- */
 
@@ -124,6 +27,7 @@ struct ctl_client {
 };
 
 static struct cw_io listen_io = {NULL, -1, 0};
+static cw_server *control_server; /* whose groups the requests reach */
 static struct ctl_client clients[CONFIG_CONTROL_CLIENTS];
 static char socket_path[108];
 static uint64_t socket_dev, socket_ino; /* the socket file we created */
@@ -230,7 +134,7 @@ static size_t body_without_type(char *p, size_t len)
 static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
 {
     int rc = 0;
-    cw_server *s = &cw_srv;
+    cw_server *s = control_server;
     cw_layer_take_error(); /* only this request's failure counts */
     switch (cmd->op) {
     case CW_CTL_STATS:
@@ -280,7 +184,7 @@ static void on_client(struct cw_io *io, unsigned events)
     cl->len += (size_t)n;
     cw_control_cmd cmd;
     const char *why;
-    int rc = cw_control_parse(cl->buf, cl->len, sizeof cl->buf - CW_CTL_HEADER_MAX, &cmd, &why);
+    int rc = cw_control_cmd_parse(cl->buf, cl->len, sizeof cl->buf - CW_CTL_HEADER_MAX, &cmd, &why);
     if (rc == CW_CTL_MORE && cl->len < sizeof cl->buf)
         return;
     if (rc != CW_CTL_DONE) {
@@ -370,4 +274,10 @@ void cw_control_close(void)
         listen_io.fd = -1;
         cw_port_unlink_if(socket_path, socket_dev, socket_ino);
     }
+}
+
+int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen)
+{
+    control_server = s;
+    return cw_control_open(path, err, errlen) < 0 ? CW_ESYS : 0;
 }

@@ -1,37 +1,12 @@
 /* control.h: the local control socket through which other processes on the
- * device publish to groups without linking the library (chanwire-send).
- * One request per connection, one reply line:
- *   send GROUP TYPE LEN\n<LEN bytes>      -> cw_group_send
- *   broadcast GROUP LEN\n<LEN bytes>      -> cw_group_broadcast (text)
- *   close GROUP CODE [REASON]\n           -> cw_group_close
- *   stats\n                               -> counters and pools, then "ok"
- * Replies: "ok N\n" (N members reached) or "error REASON\n". */
+ * device publish to groups without linking the library (chanwire-send). The
+ * requests and replies are in proto/control_cmd.h. */
 #ifndef CW_CONTROL_H
 #define CW_CONTROL_H
 
+#include "proto/control_cmd.h"
+
 #include <stddef.h>
-
-#define CW_CTL_HEADER_MAX 256
-
-enum { CW_CTL_SEND = 1, CW_CTL_BROADCAST, CW_CTL_CLOSE, CW_CTL_STATS };
-enum { CW_CTL_MORE = 1, CW_CTL_DONE = 0, CW_CTL_BAD = -1 };
-
-typedef struct {
-    int op;
-    int code;
-    char group[101];
-    char type[65];
-    char reason[124];
-    const char *payload; /* points into the request buffer */
-    size_t len;
-    size_t total;        /* header + payload bytes */
-} cw_control_cmd;
-
-/* Parses a request held in buf[0..len). CW_CTL_MORE: incomplete (read
- * more); CW_CTL_DONE: cmd filled; CW_CTL_BAD: *why says what is wrong.
- * max_payload bounds LEN. Pure: unit-tested and fuzzed alone. */
-int cw_control_parse(const char *buf, size_t len, size_t max_payload, cw_control_cmd *cmd,
-                     const char **why);
 
 /* Opens the socket at path (mode 0660; peers must be root, our uid or our
  * gid). Returns 0 or -1 with a reason in err. */

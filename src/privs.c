@@ -1,6 +1,7 @@
 /* privs.c: least privilege for a server started as root: after the
  * listeners and the control socket exist, become an ordinary user
  * (supplementary groups cleared) and optionally chroot. */
+#include "base/log.h"
 #include "chanwire.h"
 #include "control.h"
 #include "cw_config.h"

@@ -1,15 +1,21 @@
 /* server.c: the one server: options, listeners and accepting, signals, the
- * run loop with its after-batch pass, and graceful shutdown. */
+ * run loop with its after-batch pass, and graceful shutdown. It puts the
+ * layers together: the connection layer's upcalls are registered here
+ * (and by the groups module for itself). */
 #include "server.h"
-#include "auth.h"
-#include "buf.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "channels/groups.h"
+#include "channels/layer.h"
 #include "control.h"
-#include "groups.h"
-#include "layer.h"
+#include "core/auth.h"
+#include "core/conn.h"
+#include "core/runtime.h"
 #include "port.h"
-#include "router.h"
+#include "proto/router.h"
+#include "stats.h"
 #if defined(CONFIG_TLS)
-#include "tls.h"
+#include "core/tls.h"
 #endif
 
 #include <errno.h>
@@ -49,35 +55,9 @@ static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* ---- the after-batch queue ---- */
-
-/* Connections with work for after the batch, in the order they asked. A
- * ring with room for every slot (a connection is in it at most once, by
- * CW_CF_DIRTY); only its used part is ever touched, so an idle
- * connection costs it no resident memory. */
-static cw_conn *dirty_ring[CW_CONN_SLOTS];
-static unsigned dirty_first, dirty_count;
-
-void cw_server_mark_dirty(cw_conn *c)
-{
-    if (c->flags & CW_CF_DIRTY)
-        return;
-    c->flags |= CW_CF_DIRTY;
-    dirty_ring[(dirty_first + dirty_count) % CW_CONN_SLOTS] = c;
-    dirty_count++;
-}
-
 static void after_batch(void)
 {
-    /* Flushing may close a connection, and a disconnect callback may queue
-     * to others: they join the end of this same queue. */
-    while (dirty_count > 0) {
-        cw_conn *c = dirty_ring[dirty_first];
-        dirty_first = (dirty_first + 1) % CW_CONN_SLOTS;
-        dirty_count--;
-        c->flags &= (uint16_t)~CW_CF_DIRTY;
-        cw_conn_after_batch(c);
-    }
+    cw_conn_after_batch();
     cw_layer_flush(); /* what the batch published, in one write */
 }
 
@@ -102,16 +82,16 @@ static void pause_listener(struct cw_listener *l, int err)
     if (l->paused)
         return;
     l->paused = 1;
-    cw_srv.stats.accept_pauses++;
+    cw_rt.stats.accept_pauses++;
     cw_log(CW_LOG_WARN, "accept: %s; pausing new connections for %d ms", strerror(err),
            CONFIG_ACCEPT_BACKOFF_MS);
     cw_reactor_set(&l->io, 0);
     cw_timer_arm(&l->backoff, CONFIG_ACCEPT_BACKOFF_MS, on_backoff);
 }
 
-void cw_server_slot_freed(int was_counted)
+/* A connection slot was freed: resume accepting if paused for lack of fds. */
+static void on_slot_freed(void)
 {
-    (void)was_counted;
     for (unsigned i = 0; i < cw_srv.nlisteners; i++)
         resume_listener(&cw_srv.listeners[i]);
 }
@@ -131,7 +111,7 @@ static void on_accept(struct cw_io *io, unsigned events)
                 continue;
             break;
         }
-        int reject = cw_srv.ws_slots_used >= cw_srv.opt.max_conns;
+        int reject = cw_rt.ws_slots_used >= cw_rt.opt.max_conns;
         cw_conn_start(fd, &peer, reject, l->tls);
     }
 }
@@ -162,7 +142,7 @@ int cw_tls_setup(cw_server *s, const char *cert_file, const char *key_file, char
                  size_t errlen)
 {
 #if defined(CONFIG_TLS)
-    if (cw_tls_init(cert_file, key_file, s->opt.tls_max_sessions, s->opt.tls_arena_bytes, err,
+    if (cw_tls_init(cert_file, key_file, cw_rt.opt.tls_max_sessions, cw_rt.opt.tls_arena_bytes, err,
                     errlen) < 0)
         return CW_EINVAL;
     s->tls_ready = 1;
@@ -218,16 +198,6 @@ static void close_listeners(void)
     }
 }
 
-/* ---- routes ---- */
-
-int cw_server_route(const char *path, size_t len, char *args, size_t cap)
-{
-    for (size_t i = 0; i < cw_srv.opt.nroutes; i++)
-        if (cw_route_match(cw_srv.opt.routes[i].pattern, path, len, args, cap) >= 0)
-            return (int)i;
-    return -1;
-}
-
 /* ---- signals and shutdown ---- */
 
 static void on_shutdown_deadline(struct cw_timer *t)
@@ -244,7 +214,7 @@ static void begin_shutdown(void)
     cw_log(CW_LOG_INFO, "shutting down: closing %u connection(s) with 1001", cw_conn_count());
     close_listeners();
     cw_conn_close_all(1001, "server shutting down");
-    cw_timer_arm(&cw_srv.shutdown_timer, cw_srv.opt.shutdown_timeout_ms, on_shutdown_deadline);
+    cw_timer_arm(&cw_srv.shutdown_timer, cw_rt.opt.shutdown_timeout_ms, on_shutdown_deadline);
     /* Runs outside a reactor batch: flush the close frames now, not after
      * the next event (which may be the close timeout). */
     after_batch();
@@ -321,15 +291,18 @@ cw_server *cw_server_init(const cw_options *o)
     if (s->initialised)
         return NULL;
     memset(s, 0, sizeof *s);
-    s->opt = *o;
-    s->opt.max_conns = clamp(o->max_conns, 1, CONFIG_MAX_CONNS);
-    s->opt.max_message = clamp(o->max_message, 125, CONFIG_MAX_MESSAGE_SIZE);
-    s->opt.sendq_max = clamp(o->sendq_max, 1024, CONFIG_SENDQ_MAX);
-    s->opt.handshake_timeout_ms = clamp(o->handshake_timeout_ms, 1, 3600000);
-    s->opt.pong_timeout_ms = clamp(o->pong_timeout_ms, 1, 3600000);
-    s->opt.close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
-    s->opt.shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
-    s->www_fd = -1;
+    cw_options *opt = &cw_rt.opt;
+    memset(&cw_rt, 0, sizeof cw_rt);
+    *opt = *o;
+    opt->max_conns = clamp(o->max_conns, 1, CONFIG_MAX_CONNS);
+    opt->max_message = clamp(o->max_message, 125, CONFIG_MAX_MESSAGE_SIZE);
+    opt->sendq_max = clamp(o->sendq_max, 1024, CONFIG_SENDQ_MAX);
+    opt->handshake_timeout_ms = clamp(o->handshake_timeout_ms, 1, 3600000);
+    opt->pong_timeout_ms = clamp(o->pong_timeout_ms, 1, 3600000);
+    opt->close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
+    opt->shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
+    cw_rt.www_fd = -1;
+    cw_log_set_level(o->log_level);
     cw_port_log_open(o->use_syslog, o->log_ident);
     if (o->nroutes > 255) {
         cw_log(CW_LOG_ERROR, "too many routes (%zu, at most 255)", o->nroutes);
@@ -342,7 +315,7 @@ cw_server *cw_server_init(const cw_options *o)
         }
     }
 #if defined(CONFIG_STATIC_FILES)
-    if (o->www_dir && (s->www_fd = cw_port_open_dir(o->www_dir)) < 0) {
+    if (o->www_dir && (cw_rt.www_fd = cw_port_open_dir(o->www_dir)) < 0) {
         cw_log(CW_LOG_ERROR, "cannot open --www directory %s: %s", o->www_dir, strerror(errno));
         return NULL;
     }
@@ -358,17 +331,18 @@ cw_server *cw_server_init(const cw_options *o)
         return NULL;
     }
 #endif
-    if (s->opt.sendq_max < s->opt.max_message)
+    if (opt->sendq_max < opt->max_message)
         cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
-               "cannot be sent", s->opt.sendq_max, s->opt.max_message);
+               "cannot be sent", opt->sendq_max, opt->max_message);
     cw_buf_init();
-    dirty_first = dirty_count = 0;
-    cw_conn_pool_init(s->opt.max_conns);
+    cw_conn_pool_init(opt->max_conns);
+    cw_conn_on_slot_freed(on_slot_freed);
+    cw_conn_on_report(cw_stats_report);
 #if defined(CONFIG_GROUPS)
-    cw_groups_init();
+    cw_groups_init(); /* registers its own upcall: memberships end with their connection */
     cw_groups_set_limits(o->max_groups, o->max_memberships);
 #endif
-    cw_users_init();
+    cw_auth_users_init();
     unsigned cap = CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 8;
     if (cw_reactor_init(cap) < 0) {
         cw_log(CW_LOG_ERROR, "cannot create the %s poller: %s", cw_port_poller_name(),
@@ -422,9 +396,9 @@ void cw_server_fini(cw_server *s)
 #if defined(CONFIG_CONTROL_SOCKET)
     cw_control_close();
 #endif
-    if (s->www_fd >= 0) {
-        cw_port_close(s->www_fd);
-        s->www_fd = -1;
+    if (cw_rt.www_fd >= 0) {
+        cw_port_close(cw_rt.www_fd);
+        cw_rt.www_fd = -1;
     }
 #if defined(CONFIG_TLS)
     if (s->tls_ready)
@@ -437,41 +411,8 @@ void cw_server_fini(cw_server *s)
     s->initialised = 0;
 }
 
-void cw_get_stats(const cw_server *s, cw_stats *out)
+cw_server *cw_server_of(cw_conn *c)
 {
-    *out = s->stats;
+    (void)c;
+    return &cw_srv;
 }
-
-size_t cw_stats_report(char *out, size_t cap)
-{
-    const cw_stats *t = &cw_srv.stats;
-    int n = snprintf(out, cap,
-                     "conns_open %u\nconns_http %u\naccepted %lu\nupgraded %lu\n"
-                     "rejected_full %lu\nhttp_errors %lu\nauth_failures %lu\n"
-                     "handshake_timeouts %lu\nping_timeouts %lu\nprotocol_errors %lu\n"
-                     "sendq_overflows %lu\npool_exhausted %lu\naccept_pauses %lu\n"
-                     "msgs_in %lu\nmsgs_out %lu\nevents_out %lu\n"
-                     "tls_failures %lu\ntls_refused %lu\n",
-                     t->conns_open, t->conns_http, t->accepted, t->upgraded, t->rejected_full,
-                     t->http_errors, t->auth_failures, t->handshake_timeouts, t->ping_timeouts,
-                     t->protocol_errors, t->sendq_overflows, t->pool_exhausted, t->accept_pauses,
-                     t->msgs_in, t->msgs_out, t->events_out, t->tls_failures, t->tls_refused);
-    if (n < 0 || (size_t)n >= cap)
-        return n < 0 ? 0 : cap - 1;
-    size_t len = (size_t)n + cw_pool_report(out + n, cap - (size_t)n);
-#if defined(CONFIG_TLS)
-    if (cw_srv.tls_ready && len < cap)
-        len += cw_tls_report(out + len, cap - len);
-#endif
-    if (len < cap)
-        len += cw_layer_report(out + len, cap - len);
-    return len;
-}
-
-#if defined(CONFIG_CONTROL_SOCKET)
-int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen)
-{
-    (void)s;
-    return cw_control_open(path, err, errlen) < 0 ? CW_ESYS : 0;
-}
-#endif

@@ -30,7 +30,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(FUZZ_SAN)
 FUZZ_CPPFLAGS := -Iinclude -Isrc -Iport -Itests/fuzz -I$(FB)/include \
                  -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 FUZZ_LIB := $(FB)/libchanwire-fuzz.a
-FUZZ_LIB_OBJS := $(patsubst %.c,$(FB)/obj/%.o,$(filter-out src/tls.c,$(LIB_SRCS)))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FB)/obj/%.o,$(filter-out $(TLS_SRCS),$(LIB_SRCS)))
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
 
 # ---- replay in make check ----

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data + 1, n);
     cw_control_cmd full, part;
     const char *why = NULL;
-    int rc = cw_control_parse(buf, n, max_payload, &full, &why);
+    int rc = cw_control_cmd_parse(buf, n, max_payload, &full, &why);
     FUZZ_ASSERT(rc == CW_CTL_MORE || rc == CW_CTL_DONE || rc == CW_CTL_BAD);
     if (rc == CW_CTL_BAD)
         FUZZ_ASSERT(why && *why);
@@ -47,11 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * reason the whole is refused: never). */
         size_t step = full.total > 512 ? full.total / 256 : 1;
         for (size_t k = 0; k < full.total; k += step) {
-            int r = cw_control_parse(buf, k, max_payload, &part, &why);
+            int r = cw_control_cmd_parse(buf, k, max_payload, &part, &why);
             FUZZ_ASSERT(r == CW_CTL_MORE);
         }
         /* Bytes after the request do not change it. */
-        FUZZ_ASSERT(cw_control_parse(buf, full.total, max_payload, &part, &why) == CW_CTL_DONE);
+        FUZZ_ASSERT(cw_control_cmd_parse(buf, full.total, max_payload, &part, &why) == CW_CTL_DONE);
         FUZZ_ASSERT(part.op == full.op && part.len == full.len && part.code == full.code);
         FUZZ_ASSERT(strcmp(part.group, full.group) == 0 && strcmp(part.type, full.type) == 0);
         FUZZ_ASSERT(memcmp(part.reason, full.reason, sizeof part.reason) == 0);

@@ -6,8 +6,8 @@
  * alignment and key offset; close payloads are judged by the RFC's rules. */
 #include "fuzz.h"
 
-#include "utf8.h"
-#include "ws_frame.h"
+#include "base/utf8.h"
+#include "proto/frame.h"
 
 #include <string.h>
 
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Close payloads. */
     uint16_t code = 0;
     size_t cl = n > 125 ? 125 : n;
-    int bad = cw_close_parse(p, cl, &code);
+    int bad = cw_frame_close_parse(p, cl, &code);
     if (cl == 0)
         FUZZ_ASSERT(bad == 0);
     else if (cl == 1 || !code_ok((unsigned)p[0] << 8 | p[1]))

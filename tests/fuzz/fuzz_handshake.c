@@ -6,10 +6,10 @@
  * Input: byte 0 picks the request line, the rest is the header block. */
 #include "fuzz.h"
 
-#include "auth.h"
-#include "base64.h"
-#include "handshake.h"
-#include "http.h"
+#include "core/auth.h"
+#include "base/base64.h"
+#include "proto/handshake.h"
+#include "proto/http.h"
 
 #include <string.h>
 
@@ -143,7 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(n > 0 && hs.why && *hs.why);
     }
     static const char *const allow[] = {"*"};
-    FUZZ_ASSERT(cw_origin_allowed(&req, allow, 1) == 1);
-    (void)cw_origin_allowed(&req, NULL, 0);
+    FUZZ_ASSERT(cw_auth_origin_allowed(&req, allow, 1) == 1);
+    (void)cw_auth_origin_allowed(&req, NULL, 0);
     return 0;
 }

@@ -9,10 +9,10 @@
  * Input: byte 0 seeds the read sizes, the rest is what the client sends. */
 #include "fuzz.h"
 
-#include "auth.h"
-#include "handshake.h"
-#include "http.h"
-#include "router.h"
+#include "core/auth.h"
+#include "proto/handshake.h"
+#include "proto/http.h"
+#include "proto/router.h"
 
 #include <string.h>
 
@@ -100,7 +100,7 @@ static void use_head(cw_http_req *r)
         FUZZ_ASSERT(hs.why != NULL);
         FUZZ_ASSERT(cw_http_error_response(out, sizeof out, hs.status, NULL) > 0);
     }
-    (void)cw_origin_allowed(r, allow, 2);
+    (void)cw_auth_origin_allowed(r, allow, 2);
     cw_http_prepare_scope(r);
     FUZZ_ASSERT(r->nparams <= CW_HTTP_MAX_PARAMS);
     for (unsigned i = 0; i < r->nparams; i++) {

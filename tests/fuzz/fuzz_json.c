@@ -9,7 +9,7 @@
 #include "fuzz.h"
 
 #include "chanwire.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #include <math.h>
 #include <string.h>

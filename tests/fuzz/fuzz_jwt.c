@@ -9,9 +9,9 @@
  * a character boundary); only the documented codes come back. */
 #include "fuzz.h"
 
-#include "jwt.h"
-#include "sha256.h"
-#include "utf8.h"
+#include "proto/jwt.h"
+#include "base/sha256.h"
+#include "base/utf8.h"
 
 #include <string.h>
 
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tok[o++] = '.';
     o += b64url(tok + o, sep + 1, pl);
     uint8_t mac[32];
-    cw_hmac_sha256(secret, sizeof secret - 1, tok, o, mac);
+    cw_sha256_hmac(secret, sizeof secret - 1, tok, o, mac);
     tok[o++] = '.';
     size_t sig_at = o;
     o += b64url(tok + o, mac, 32);

@@ -10,7 +10,7 @@
 #include "fuzz.h"
 
 #include "chanwire.h"
-#include "resp.h"
+#include "proto/resp.h"
 
 #include <string.h>
 

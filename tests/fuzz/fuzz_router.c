@@ -5,7 +5,7 @@
  * finds each value by its name; nothing is written past the args buffer. */
 #include "fuzz.h"
 
-#include "router.h"
+#include "proto/router.h"
 
 #include <string.h>
 

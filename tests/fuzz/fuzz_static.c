@@ -4,7 +4,7 @@
  * and decoding it again from its own percent-encoding gives itself. */
 #include "fuzz.h"
 
-#include "static.h"
+#include "proto/static.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * reference is; fed in random pieces it ends in the same state. */
 #include "fuzz.h"
 
-#include "utf8.h"
+#include "base/utf8.h"
 
 /* Reference: 1 while p[0..n) can still be extended to valid UTF-8; *done
  * is 1 when it is valid as it stands. */

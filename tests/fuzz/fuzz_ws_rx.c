@@ -13,9 +13,9 @@
  * the rest is the byte stream from the client. */
 #include "fuzz.h"
 
-#include "utf8.h"
-#include "ws_frame.h"
-#include "ws_rx.h"
+#include "base/utf8.h"
+#include "proto/frame.h"
+#include "proto/ws_rx.h"
 
 #include <string.h>
 
@@ -106,10 +106,10 @@ static int control(void *vc, unsigned op, uint8_t *data, size_t len)
     if (op != CW_OP_CLOSE)
         return 0;
     uint16_t code;
-    int bad = cw_close_parse(data, len, &code);
+    int bad = cw_frame_close_parse(data, len, &code);
     FUZZ_ASSERT(bad == 0 || bad == CW_CLOSE_PROTOCOL || bad == CW_CLOSE_INVALID_DATA);
     if (!bad)
-        FUZZ_ASSERT(code == CW_CLOSE_NO_STATUS || cw_close_code_valid(code));
+        FUZZ_ASSERT(code == CW_CLOSE_NO_STATUS || cw_frame_close_valid(code));
     return 1; /* conn.c stops reading frames after a close */
 }
 

@@ -2,7 +2,7 @@
  * the Origin check (Channels' AllowedHostsOriginValidator), where a token
  * is found (Bearer header, then cookie, then query), and the shared,
  * reference-counted user records with their pool limit. */
-#include "auth.h"
+#include "core/auth.h"
 #include "cw_config.h"
 #include "unit.h"
 
@@ -25,7 +25,7 @@ static int request(const char *target, const char *headers)
     return st;
 }
 
-/* cw_origin_allowed for Origin o (NULL: none) and Host h (NULL: none). */
+/* cw_auth_origin_allowed for Origin o (NULL: none) and Host h (NULL: none). */
 static int origin_ok(const char *o, const char *h, const char *const *allow, size_t nallow)
 {
     char hdr[512];
@@ -37,7 +37,7 @@ static int origin_ok(const char *o, const char *h, const char *const *allow, siz
     hdr[n] = 0;
     if (request("/ws/", hdr) != CW_HTTP_DONE)
         return -1;
-    return cw_origin_allowed(&req, allow, nallow);
+    return cw_auth_origin_allowed(&req, allow, nallow);
 }
 
 static void expect_origin(const char *o, const char *h, const char *const *allow, size_t n,
@@ -132,10 +132,10 @@ static void test_origin_first_header(void)
     /* a second Origin header is ignored, not merged */
     CHECK_EQ(request("/ws/", "Host: a.com\r\nOrigin: http://a.com\r\nOrigin: http://evil.com\r\n"),
              CW_HTTP_DONE);
-    CHECK_EQ(cw_origin_allowed(&req, NULL, 0), 1);
+    CHECK_EQ(cw_auth_origin_allowed(&req, NULL, 0), 1);
     CHECK_EQ(request("/ws/", "Host: a.com\r\nOrigin: http://evil.com\r\nOrigin: http://a.com\r\n"),
              CW_HTTP_DONE);
-    CHECK_EQ(cw_origin_allowed(&req, NULL, 0), 0);
+    CHECK_EQ(cw_auth_origin_allowed(&req, NULL, 0), 0);
 }
 
 static const char *token(const char *target, const char *headers, const char *cookie,
@@ -195,123 +195,123 @@ static void test_token_fallthrough(void)
 
 static void test_users_shared(void)
 {
-    cw_users_init();
-    CHECK_EQ(cw_users_in_use(), 0);
-    cw_user_rec *a = cw_user_get("42", "alice");
+    cw_auth_users_init();
+    CHECK_EQ(cw_auth_users_in_use(), 0);
+    cw_auth_user *a = cw_auth_user_get("42", "alice");
     CHECK(a != NULL);
     if (!a)
         return;
     CHECK(strcmp(a->id, "42") == 0);
     CHECK(strcmp(a->name, "alice") == 0);
     CHECK_EQ(a->refs, 1);
-    CHECK_EQ(cw_users_in_use(), 1);
+    CHECK_EQ(cw_auth_users_in_use(), 1);
     /* a second tab of the same user shares the record; a new name wins */
-    cw_user_rec *a2 = cw_user_get("42", "Alice B");
+    cw_auth_user *a2 = cw_auth_user_get("42", "Alice B");
     CHECK(a2 == a);
     CHECK_EQ(a->refs, 2);
     CHECK(strcmp(a->name, "Alice B") == 0);
     /* a shorter name replaces it whole; no name keeps the old one */
-    CHECK(cw_user_get("42", "al") == a);
+    CHECK(cw_auth_user_get("42", "al") == a);
     CHECK(strcmp(a->name, "al") == 0);
-    CHECK(cw_user_get("42", NULL) == a);
-    CHECK(cw_user_get("42", "") == a);
+    CHECK(cw_auth_user_get("42", NULL) == a);
+    CHECK(cw_auth_user_get("42", "") == a);
     CHECK(strcmp(a->name, "al") == 0);
     CHECK_EQ(a->refs, 5);
-    CHECK_EQ(cw_users_in_use(), 1);
+    CHECK_EQ(cw_auth_users_in_use(), 1);
     /* ids are exact */
-    cw_user_rec *b = cw_user_get("4", NULL);
-    cw_user_rec *c = cw_user_get("420", "carol");
+    cw_auth_user *b = cw_auth_user_get("4", NULL);
+    cw_auth_user *c = cw_auth_user_get("420", "carol");
     CHECK(b && b != a && c && c != a && c != b);
     CHECK(b && strcmp(b->name, "") == 0);
-    CHECK_EQ(cw_users_in_use(), 3);
+    CHECK_EQ(cw_auth_users_in_use(), 3);
     for (int i = 0; i < 4; i++)
-        cw_user_put(a);
+        cw_auth_user_put(a);
     CHECK_EQ(a->refs, 1);
-    CHECK_EQ(cw_users_in_use(), 3);
-    cw_user_put(a);
-    CHECK_EQ(cw_users_in_use(), 2);
-    cw_user_put(NULL); /* anonymous connections put NULL */
-    CHECK_EQ(cw_users_in_use(), 2);
+    CHECK_EQ(cw_auth_users_in_use(), 3);
+    cw_auth_user_put(a);
+    CHECK_EQ(cw_auth_users_in_use(), 2);
+    cw_auth_user_put(NULL); /* anonymous connections put NULL */
+    CHECK_EQ(cw_auth_users_in_use(), 2);
     /* a freed record is never found again under its old id */
-    cw_user_rec *a3 = cw_user_get("42", "again");
+    cw_auth_user *a3 = cw_auth_user_get("42", "again");
     CHECK(a3 != NULL);
     CHECK(a3 && a3->refs == 1);
     CHECK(a3 && strcmp(a3->name, "again") == 0);
-    CHECK_EQ(cw_users_in_use(), 3);
-    cw_user_put(a3);
-    cw_user_put(b);
-    cw_user_put(c);
-    CHECK_EQ(cw_users_in_use(), 0);
+    CHECK_EQ(cw_auth_users_in_use(), 3);
+    cw_auth_user_put(a3);
+    cw_auth_user_put(b);
+    cw_auth_user_put(c);
+    CHECK_EQ(cw_auth_users_in_use(), 0);
 }
 
 static void test_users_reuse(void)
 {
-    cw_users_init();
-    cw_user_rec *x = cw_user_get("x", "X");
-    cw_user_put(x);
+    cw_auth_users_init();
+    cw_auth_user *x = cw_auth_user_get("x", "X");
+    cw_auth_user_put(x);
     /* the block comes back for another user; "x" is not confused with it */
-    cw_user_rec *y = cw_user_get("y", "Y");
+    cw_auth_user *y = cw_auth_user_get("y", "Y");
     CHECK(y == x);
-    cw_user_rec *x2 = cw_user_get("x", NULL);
+    cw_auth_user *x2 = cw_auth_user_get("x", NULL);
     CHECK(x2 != y);
     CHECK(y && strcmp(y->id, "y") == 0 && strcmp(y->name, "Y") == 0);
     CHECK(x2 && strcmp(x2->id, "x") == 0 && x2->name[0] == 0);
-    cw_user_put(y);
-    cw_user_put(x2);
-    CHECK_EQ(cw_users_in_use(), 0);
+    cw_auth_user_put(y);
+    cw_auth_user_put(x2);
+    CHECK_EQ(cw_auth_users_in_use(), 0);
     /* a free record's id bytes hold the free-list link; nothing ever
      * matches it, not even an id that happens to equal those bytes */
-    cw_user_rec *e = cw_user_get("", NULL);
-    CHECK_EQ(cw_users_in_use(), 1);
+    cw_auth_user *e = cw_auth_user_get("", NULL);
+    CHECK_EQ(cw_auth_users_in_use(), 1);
     CHECK(e && e->refs == 1);
-    cw_user_put(e);
+    cw_auth_user_put(e);
 }
 
 static void test_users_truncation(void)
 {
-    cw_users_init();
+    cw_auth_users_init();
     char id[CW_USER_ID_MAX + 10], name[CW_USER_NAME_MAX + 10];
     memset(id, '1', sizeof id);
     id[sizeof id - 1] = 0;
     memset(name, 'n', sizeof name);
     name[sizeof name - 1] = 0;
-    cw_user_rec *u = cw_user_get(id, name);
+    cw_auth_user *u = cw_auth_user_get(id, name);
     CHECK(u != NULL);
     if (!u)
         return;
     CHECK_EQ(strlen(u->id), CW_USER_ID_MAX - 1);
     CHECK_EQ(strlen(u->name), CW_USER_NAME_MAX - 1);
-    cw_user_put(u);
+    cw_auth_user_put(u);
 }
 
 static void test_users_pool_limit(void)
 {
-    cw_users_init();
-    static cw_user_rec *recs[CONFIG_MAX_USERS];
+    cw_auth_users_init();
+    static cw_auth_user *recs[CONFIG_MAX_USERS];
     char id[16];
     for (unsigned i = 0; i < CONFIG_MAX_USERS; i++) {
         snprintf(id, sizeof id, "u%u", i);
-        recs[i] = cw_user_get(id, "n");
+        recs[i] = cw_auth_user_get(id, "n");
         if (!recs[i]) {
             CHECK(recs[i] != NULL);
             return;
         }
     }
-    CHECK_EQ(cw_users_in_use(), CONFIG_MAX_USERS);
+    CHECK_EQ(cw_auth_users_in_use(), CONFIG_MAX_USERS);
     /* full: a new user is refused, a known one still shares its record */
-    CHECK(cw_user_get("new", "n") == NULL);
-    CHECK(cw_user_get("u0", NULL) == recs[0]);
+    CHECK(cw_auth_user_get("new", "n") == NULL);
+    CHECK(cw_auth_user_get("u0", NULL) == recs[0]);
     CHECK_EQ(recs[0]->refs, 2);
-    cw_user_put(recs[0]);
+    cw_auth_user_put(recs[0]);
     /* one record back: the new user fits */
-    cw_user_put(recs[CONFIG_MAX_USERS - 1]);
-    cw_user_rec *n = cw_user_get("new", "n");
+    cw_auth_user_put(recs[CONFIG_MAX_USERS - 1]);
+    cw_auth_user *n = cw_auth_user_get("new", "n");
     CHECK(n == recs[CONFIG_MAX_USERS - 1]);
-    CHECK(cw_user_get("newer", "n") == NULL);
-    cw_user_put(n);
+    CHECK(cw_auth_user_get("newer", "n") == NULL);
+    cw_auth_user_put(n);
     for (unsigned i = 0; i + 1 < CONFIG_MAX_USERS; i++)
-        cw_user_put(recs[i]);
-    CHECK_EQ(cw_users_in_use(), 0);
+        cw_auth_user_put(recs[i]);
+    CHECK_EQ(cw_auth_users_in_use(), 0);
 }
 
 int main(void)

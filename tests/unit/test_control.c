@@ -1,4 +1,4 @@
-/* test_control.c: the control socket's request parser (cw_control_parse):
+/* test_control.c: the control socket's request parser (cw_control_cmd_parse):
  * send / broadcast / close / stats, requests that arrive in pieces, payload
  * and header bounds, and every malformed request refused with its reason. */
 #include "control.h"
@@ -15,7 +15,7 @@ static const char *why;
 static int parse_n(const char *buf, size_t len)
 {
     why = NULL;
-    return cw_control_parse(buf, len, MAXP, &cmd, &why);
+    return cw_control_cmd_parse(buf, len, MAXP, &cmd, &why);
 }
 
 static int parse(const char *s)
@@ -178,8 +178,8 @@ static void test_payload_limit(void)
     CHECK_EQ(parse("send g t 18446744073709551616\n"), CW_CTL_BAD);
     CHECK_EQ(parse("send g t 99999999999999999999999\n"), CW_CTL_BAD);
     /* max_payload 0 allows only empty payloads */
-    CHECK_EQ(cw_control_parse("broadcast g 0\n", 14, 0, &cmd, &why), CW_CTL_DONE);
-    CHECK_EQ(cw_control_parse("broadcast g 1\nx", 15, 0, &cmd, &why), CW_CTL_BAD);
+    CHECK_EQ(cw_control_cmd_parse("broadcast g 0\n", 14, 0, &cmd, &why), CW_CTL_DONE);
+    CHECK_EQ(cw_control_cmd_parse("broadcast g 1\nx", 15, 0, &cmd, &why), CW_CTL_BAD);
 }
 
 static void test_malformed(void)

@@ -3,7 +3,7 @@
  * control frame rules, masking at every alignment, close codes and close
  * payloads. */
 #include "unit.h"
-#include "ws_frame.h"
+#include "proto/frame.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -349,13 +349,13 @@ static void test_close_code_classes(void)
         {65535, 0},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        if (cw_close_code_valid(v[i].code) != v[i].valid)
+        if (cw_frame_close_valid(v[i].code) != v[i].valid)
             fprintf(stderr, "  close code %u\n", v[i].code);
-        CHECK_EQ(cw_close_code_valid(v[i].code), v[i].valid);
+        CHECK_EQ(cw_frame_close_valid(v[i].code), v[i].valid);
     }
     int bad = 0;
     for (unsigned c = 0; c <= 70000; c++)
-        bad += cw_close_code_valid(c) != ref_close_valid(c);
+        bad += cw_frame_close_valid(c) != ref_close_valid(c);
     CHECK_EQ(bad, 0);
 }
 
@@ -363,28 +363,28 @@ static void test_close_parse(void)
 {
     uint16_t code = 0;
     /* empty: no status */
-    CHECK_EQ(cw_close_parse(NULL, 0, &code), 0);
+    CHECK_EQ(cw_frame_close_parse(NULL, 0, &code), 0);
     CHECK_EQ(code, CW_CLOSE_NO_STATUS);
     /* one byte: protocol error */
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x03", 1, &code), 1002);
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x03\xE8", 1, &code), 1002); /* a good code cut short */
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x03", 1, &code), 1002);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x03\xE8", 1, &code), 1002); /* a good code cut short */
     /* code only */
     code = 0;
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x03\xE8", 2, &code), 0);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x03\xE8", 2, &code), 0);
     CHECK_EQ(code, 1000);
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x0F\x9F", 2, &code), 0);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x0F\x9F", 2, &code), 0);
     CHECK_EQ(code, 3999);
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x13\x87", 2, &code), 0);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x13\x87", 2, &code), 0);
     CHECK_EQ(code, 4999);
     /* code and a UTF-8 reason */
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x03\xE9" "bye \xCE\xBA\xE1\xBD\xB9", 11, &code), 0);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x03\xE9" "bye \xCE\xBA\xE1\xBD\xB9", 11, &code), 0);
     CHECK_EQ(code, 1001);
     /* codes that may not be sent: 1002 whatever the reason */
     static const unsigned badc[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof badc / sizeof badc[0]; i++) {
         uint8_t p[4] = {(uint8_t)(badc[i] >> 8), (uint8_t)badc[i], 'o', 'k'};
-        CHECK_EQ(cw_close_parse(p, 2, &code), 1002);
-        CHECK_EQ(cw_close_parse(p, 4, &code), 1002);
+        CHECK_EQ(cw_frame_close_parse(p, 2, &code), 1002);
+        CHECK_EQ(cw_frame_close_parse(p, 4, &code), 1002);
     }
     /* every valid code is taken back unchanged */
     for (unsigned c = 0; c < 65536; c++) {
@@ -392,7 +392,7 @@ static void test_close_parse(void)
             continue;
         uint8_t p[2] = {(uint8_t)(c >> 8), (uint8_t)c};
         code = 0;
-        if (cw_close_parse(p, 2, &code) != 0 || code != c) {
+        if (cw_frame_close_parse(p, 2, &code) != 0 || code != c) {
             CHECK_EQ(code, c);
             break;
         }
@@ -403,15 +403,15 @@ static void test_close_parse(void)
         uint8_t p[16] = {0x03, 0xE8};
         size_t n = strlen(badr[i]);
         memcpy(p + 2, badr[i], n);
-        CHECK_EQ(cw_close_parse(p, 2 + n, &code), 1007);
+        CHECK_EQ(cw_frame_close_parse(p, 2 + n, &code), 1007);
     }
     /* the largest control payload: code + 123 bytes of reason */
     uint8_t big[125] = {0x03, 0xE8};
     memset(big + 2, 'x', 123);
-    CHECK_EQ(cw_close_parse(big, 125, &code), 0);
+    CHECK_EQ(cw_frame_close_parse(big, 125, &code), 0);
     CHECK_EQ(code, 1000);
     /* a bad code wins over a bad reason */
-    CHECK_EQ(cw_close_parse((const uint8_t *)"\x03\xED\xFF", 3, &code), 1002);
+    CHECK_EQ(cw_frame_close_parse((const uint8_t *)"\x03\xED\xFF", 3, &code), 1002);
 }
 
 int main(void)

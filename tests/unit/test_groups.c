@@ -7,16 +7,18 @@
  * membership tables, automatic discard on close, typed events, one-frame
  * broadcasts, closing a group, and fan-outs whose callbacks close, discard
  * or add members (themselves included) or fan out again. */
-#include "buf.h"
-#include "conn.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "core/runtime.h"
+#include "core/conn.h"
 #include "cw_config.h"
-#include "groups.h"
+#include "channels/groups.h"
 #include "port.h"
-#include "reactor.h"
+#include "core/reactor.h"
 #include "server.h"
-#include "txq.h"
+#include "base/txq.h"
 #include "unit.h"
-#include "ws_frame.h"
+#include "proto/frame.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -132,9 +134,10 @@ static const cw_consumer no_event = {NULL, NULL, NULL, disc_cb};
 static void setup(void)
 {
     memset(&cw_srv, 0, sizeof cw_srv);
-    cw_options_init(&cw_srv.opt);
-    cw_srv.opt.log_level = -1;
-    cw_srv.www_fd = -1;
+    memset(&cw_rt, 0, sizeof cw_rt);
+    cw_options_init(&cw_rt.opt);
+    cw_log_set_level(-1);
+    cw_rt.www_fd = -1;
     cw_buf_init();
     cw_conn_pool_init(CONFIG_MAX_CONNS);
     cw_groups_init();
@@ -157,13 +160,13 @@ static cw_route test_routes[8];
 static uint8_t route_of(const cw_consumer *k)
 {
     unsigned i = 0;
-    while (i < cw_srv.opt.nroutes && test_routes[i].consumer != k)
+    while (i < cw_rt.opt.nroutes && test_routes[i].consumer != k)
         i++;
-    if (i == cw_srv.opt.nroutes) {
+    if (i == cw_rt.opt.nroutes) {
         test_routes[i].pattern = "/ws/test/";
         test_routes[i].consumer = k;
-        cw_srv.opt.routes = test_routes;
-        cw_srv.opt.nroutes = i + 1;
+        cw_rt.opt.routes = test_routes;
+        cw_rt.opt.nroutes = i + 1;
     }
     return (uint8_t)i;
 }
@@ -176,13 +179,13 @@ static cw_conn *conn_open(const cw_consumer *k)
     cw_conn_start(-1, &peer, 0, 0);
     if (!last_udata)
         return NULL;
-    cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
+    cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, xp.io));
     cw_timer_cancel(&c->timer);
     c->hold.req = NULL;
     c->state = CW_ST_OPEN;
     c->route = route_of(k);
     c->flags |= CW_CF_CONSUMER;
-    cw_srv.stats.conns_http--;
+    cw_rt.stats.conns_http--;
     return c;
 }
 
@@ -502,7 +505,7 @@ static void test_send_events(void)
         CHECK_EQ(evs[i].len, strlen(data));
         CHECK_MEM(evs[i].data, data, strlen(data));
     }
-    CHECK_EQ(cw_srv.stats.events_out, 3);
+    CHECK_EQ(cw_rt.stats.events_out, 3);
     /* events queue nothing by themselves */
     CHECK(a->tx.head == NULL && b->tx.head == NULL);
     /* a member that is no longer open is skipped */
@@ -562,9 +565,9 @@ static void test_send_member_dropped_midway(void)
 {
     three_members();
     on_event = a_closes_c;
-    cw_io_pool.limit = cw_io_pool.used; /* every I/O block taken */
+    cw_buf_io_pool.limit = cw_buf_io_pool.used; /* every I/O block taken */
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
-    cw_io_pool.limit = cw_io_pool.count;
+    cw_buf_io_pool.limit = cw_buf_io_pool.count;
     cw_conn *order[] = {fa, fb};
     CHECK(events_are(0, order, 2));
     CHECK_EQ(fc->state, CW_ST_CLOSED);
@@ -807,16 +810,16 @@ static void test_broadcast_one_frame(void)
     CHECK(a->tx.head && a->tx.head->shared);
     if (!a->tx.head || !a->tx.head->shared || !b->tx.head || !c->tx.head)
         return;
-    cw_shared *sh = a->tx.head->shared;
+    cw_txq_shared *sh = a->tx.head->shared;
     CHECK(b->tx.head->shared == sh);
     CHECK(c->tx.head->shared == sh);
     CHECK_EQ(sh->refs, 3);
     CHECK_EQ(sh->len, 7);
     CHECK_MEM(sh->data, "\x81\x05hello", 7);
     CHECK(d->tx.head == NULL);
-    CHECK_EQ(cw_io_pool.used, 1);
-    CHECK_EQ(cw_ref_pool.used, 3);
-    CHECK_EQ(cw_srv.stats.msgs_out, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
+    CHECK_EQ(cw_buf_ref_pool.used, 3);
+    CHECK_EQ(cw_rt.stats.msgs_out, 3);
     CHECK_EQ(nev, 0); /* a broadcast runs no consumer code */
     /* binary, and an empty text */
     CHECK_EQ(cw_group_broadcast_binary(&cw_srv, "g", "\x00\xff", 2), 3);
@@ -827,10 +830,10 @@ static void test_broadcast_one_frame(void)
     /* frames are given back when the last queue lets go */
     cw_txq_clear(&a->tx);
     cw_txq_clear(&b->tx);
-    CHECK_EQ(cw_io_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 3);
     cw_txq_clear(&c->tx);
-    CHECK_EQ(cw_io_pool.used, 0);
-    CHECK_EQ(cw_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
 }
 
 /* Event handlers that send the body on unchanged share one encoded frame;
@@ -869,7 +872,7 @@ static void test_send_forwarded_body_shared(void)
     CHECK(a->tx.head && a->tx.head->shared && b->tx.head && b->tx.head->shared);
     if (!a->tx.head || !a->tx.head->shared || !b->tx.head || !c->tx.head)
         return;
-    cw_shared *sh = a->tx.head->shared;
+    cw_txq_shared *sh = a->tx.head->shared;
     CHECK(b->tx.head->shared == sh);
     CHECK_EQ(sh->refs, 2); /* the fan-out's own reference is gone */
     CHECK_EQ(sh->len, 2 + strlen(body));
@@ -890,8 +893,8 @@ static void test_send_forwarded_body_shared(void)
     CHECK_EQ(forward_rc[1], CW_EINVAL);
     CHECK(a->tx.head == NULL && b->tx.head == NULL);
     cw_txq_clear(&c->tx);
-    CHECK_EQ(cw_io_pool.used, 0);
-    CHECK_EQ(cw_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
 }
 
 /* With every queue reference taken, a broadcast and a forwarded body are
@@ -907,9 +910,9 @@ static void test_broadcast_refs_exhausted_copies(void)
     cw_group_add(b, "g");
     static void *held[CONFIG_TX_REFS];
     unsigned n = 0;
-    while (n < CONFIG_TX_REFS && (held[n] = cw_pool_get(&cw_ref_pool)) != NULL)
+    while (n < CONFIG_TX_REFS && (held[n] = cw_pool_get(&cw_buf_ref_pool)) != NULL)
         n++;
-    CHECK(cw_pool_get(&cw_ref_pool) == NULL);
+    CHECK(cw_pool_get(&cw_buf_ref_pool) == NULL);
     CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "hello", 5), 2);
     CHECK_EQ(cw_group_send(&cw_srv, "g", "chat.message", "{}", 2), 2);
     CHECK_EQ(forward_rc[0], 0);
@@ -920,11 +923,11 @@ static void test_broadcast_refs_exhausted_copies(void)
     CHECK_EQ(queued(b, q, sizeof q), 7 + 4);
     CHECK_MEM(q, "\x81\x05hello\x81\x02{}", 11);
     while (n > 0)
-        cw_pool_put(&cw_ref_pool, held[--n]);
+        cw_pool_put(&cw_buf_ref_pool, held[--n]);
     cw_txq_clear(&a->tx);
     cw_txq_clear(&b->tx);
-    CHECK_EQ(cw_io_pool.used, 0);
-    CHECK_EQ(cw_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
 }
 
 static void test_broadcast_refusals(void)
@@ -940,9 +943,9 @@ static void test_broadcast_refusals(void)
     cw_txq_clear(&a->tx);
     /* no group: nothing encoded, no buffer taken */
     CHECK_EQ(cw_group_broadcast(&cw_srv, "nobody", "x", 1), 0);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     /* larger than a send queue may ever hold */
-    cw_srv.opt.sendq_max = 2048;
+    cw_rt.opt.sendq_max = 2048;
     static char big[2049];
     memset(big, 'b', sizeof big);
     CHECK_EQ(cw_group_broadcast(&cw_srv, "g", big, 2049), CW_ETOOBIG);
@@ -956,7 +959,7 @@ static void test_broadcast_refusals(void)
 static void test_broadcast_slow_member(void)
 {
     setup();
-    cw_srv.opt.sendq_max = 1024;
+    cw_rt.opt.sendq_max = 1024;
     cw_conn *a = conn_open(&rec), *slow = conn_open(&rec), *c = conn_open(&rec);
     if (!a || !slow || !c)
         return;
@@ -969,7 +972,7 @@ static void test_broadcast_slow_member(void)
     static char msg[100];
     memset(msg, 'm', sizeof msg);
     CHECK_EQ(cw_group_broadcast(&cw_srv, "g", msg, sizeof msg), 2);
-    CHECK_EQ(cw_srv.stats.sendq_overflows, 1);
+    CHECK_EQ(cw_rt.stats.sendq_overflows, 1);
 #if !defined(CONFIG_SENDQ_DROP)
     CHECK_EQ(slow->state, CW_ST_CLOSING);
     CHECK_EQ(ngone, 1);

@@ -1,7 +1,7 @@
 /* test_http.c: the incremental HTTP/1.1 request-head parser: the same bytes
  * fed whole, byte by byte and in random splits give the same spans; header
  * lookup and token lists; every error status the parser can answer. */
-#include "http.h"
+#include "proto/http.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -240,13 +240,13 @@ static void test_header_lookup(void)
     CHECK_EQ(cw_http_find(r, "x-dupe", NULL), -1);
     CHECK_EQ(cw_http_find(r, "", NULL), -1);
     /* span comparisons */
-    CHECK(cw_span_eq(r, r->hdr[2].value, "Upgrade"));
-    CHECK(!cw_span_eq(r, r->hdr[2].value, "upgrade"));
-    CHECK(cw_span_ieq(r, r->hdr[2].value, "UPGRADE"));
-    CHECK(!cw_span_ieq(r, r->hdr[2].value, "Upgrad"));
-    CHECK(!cw_span_ieq(r, r->hdr[2].value, "Upgrades"));
-    CHECK(cw_span_eq(r, r->method, "GET"));
-    CHECK(!cw_span_eq(r, r->method, "GETX"));
+    CHECK(cw_http_span_eq(r, r->hdr[2].value, "Upgrade"));
+    CHECK(!cw_http_span_eq(r, r->hdr[2].value, "upgrade"));
+    CHECK(cw_http_span_ieq(r, r->hdr[2].value, "UPGRADE"));
+    CHECK(!cw_http_span_ieq(r, r->hdr[2].value, "Upgrad"));
+    CHECK(!cw_http_span_ieq(r, r->hdr[2].value, "Upgrades"));
+    CHECK(cw_http_span_eq(r, r->method, "GET"));
+    CHECK(!cw_http_span_eq(r, r->method, "GETX"));
 }
 
 static void test_token_lists(void)

@@ -12,15 +12,17 @@
  * whose echo will not come, foreign messages of every kind, malformed and
  * oversized messages dropped without harm, protocol garbage and silence
  * (ping timeout) restarting the session, a full send queue. */
-#include "buf.h"
-#include "conn.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "core/runtime.h"
+#include "core/conn.h"
 #include "cw_config.h"
-#include "groups.h"
-#include "layer.h"
-#include "layer_msg.h"
+#include "channels/groups.h"
+#include "channels/layer.h"
+#include "proto/layer_msg.h"
 #include "port.h"
-#include "reactor.h"
-#include "resp.h"
+#include "core/reactor.h"
+#include "proto/resp.h"
 #include "server.h"
 #include "unit.h"
 
@@ -535,16 +537,16 @@ static cw_conn *conn_open(void)
     cw_conn_start(-1, &peer, 0, 0);
     if (!last_udata)
         return NULL;
-    cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, io));
+    cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, xp.io));
     cw_timer_cancel(&c->timer);
     static const cw_route route = {"/ws/test/", &rec, 0};
-    cw_srv.opt.routes = &route;
-    cw_srv.opt.nroutes = 1;
+    cw_rt.opt.routes = &route;
+    cw_rt.opt.nroutes = 1;
     c->hold.req = NULL;
     c->state = CW_ST_OPEN;
     c->route = 0;
     c->flags |= CW_CF_CONSUMER;
-    cw_srv.stats.conns_http--;
+    cw_rt.stats.conns_http--;
     return c;
 }
 
@@ -566,9 +568,10 @@ static void setup(void)
 {
     cw_layer_fini();
     memset(&cw_srv, 0, sizeof cw_srv);
-    cw_options_init(&cw_srv.opt);
-    cw_srv.opt.log_level = getenv("CW_TEST_LOG") ? 3 : -1;
-    cw_srv.www_fd = -1;
+    memset(&cw_rt, 0, sizeof cw_rt);
+    cw_options_init(&cw_rt.opt);
+    cw_log_set_level(getenv("CW_TEST_LOG") ? CW_LOG_DEBUG : -1);
+    cw_rt.www_fd = -1;
     cw_buf_init();
     cw_conn_pool_init(CONFIG_MAX_CONNS);
     cw_groups_init();

@@ -6,8 +6,8 @@
  * JSON <-> msgpack conversions both ways, broadcast and close messages, and
  * every malformed message the layer must drop instead of delivering. */
 #include "chanwire.h"
-#include "layer_msg.h"
-#include "msgpack.h"
+#include "proto/layer_msg.h"
+#include "proto/msgpack.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -66,38 +66,38 @@ static void test_vectors_encode(void)
 {
     uint8_t out[512];
     /* the event chanwire publishes for chat_message {"message": "hello"} */
-    long n = cw_lm_encode_event(out, sizeof out, "chat_message", "{\"message\": \"hello\"}", 20);
+    long n = cw_layer_msg_encode_event(out, sizeof out, "chat_message", "{\"message\": \"hello\"}", 20);
     CHECK_HEX(out, n, V_PUBSUB);
-    n = cw_lm_encode_event(out, sizeof out, "chat_message",
+    n = cw_layer_msg_encode_event(out, sizeof out, "chat_message",
                            "{\"message\":\"from-probe-dff34298\"}", 33);
     CHECK_HEX(out, n, V_PROBE);
     /* the core layer's member, written with the plain writer: fixmap,
      * fixstr keys, str8 channel name, fixarray (all as msgpack-python) */
     static const char chan[] = "specific.0123456789abcdef0123456789abcdef!c1";
-    cw_mp_w w;
-    cw_mp_w_init(&w, out, sizeof out);
+    cw_msgpack_w w;
+    cw_msgpack_w_init(&w, out, sizeof out);
     for (uint8_t i = 0; i < 12; i++) {
         out[i] = i;
         w.len++;
     }
-    cw_mp_map(&w, 3);
-    cw_mp_cstr(&w, "type");
-    cw_mp_cstr(&w, "chat_message");
-    cw_mp_cstr(&w, "message");
-    cw_mp_cstr(&w, "hello");
-    cw_mp_cstr(&w, "__asgi_channel__");
-    cw_mp_array(&w, 1);
-    cw_mp_cstr(&w, chan);
+    cw_msgpack_map(&w, 3);
+    cw_msgpack_cstr(&w, "type");
+    cw_msgpack_cstr(&w, "chat_message");
+    cw_msgpack_cstr(&w, "message");
+    cw_msgpack_cstr(&w, "hello");
+    cw_msgpack_cstr(&w, "__asgi_channel__");
+    cw_msgpack_array(&w, 1);
+    cw_msgpack_cstr(&w, chan);
     CHECK_EQ(w.err, 0);
     CHECK_HEX(out, w.len, V_CORE_GROUP);
     w.len = 12;
-    cw_mp_map(&w, 3);
-    cw_mp_cstr(&w, "type");
-    cw_mp_cstr(&w, "chat_message");
-    cw_mp_cstr(&w, "message");
-    cw_mp_cstr(&w, "hello");
-    cw_mp_cstr(&w, "__asgi_channel__");
-    cw_mp_cstr(&w, chan);
+    cw_msgpack_map(&w, 3);
+    cw_msgpack_cstr(&w, "type");
+    cw_msgpack_cstr(&w, "chat_message");
+    cw_msgpack_cstr(&w, "message");
+    cw_msgpack_cstr(&w, "hello");
+    cw_msgpack_cstr(&w, "__asgi_channel__");
+    cw_msgpack_cstr(&w, chan);
     CHECK_HEX(out, w.len, V_CORE_SEND);
 }
 
@@ -105,10 +105,10 @@ static void test_vectors_decode(void)
 {
     uint8_t in[512];
     char out[512];
-    cw_lm_msg m;
+    cw_layer_msg_msg m;
     size_t n = unhex(V_DJANGO, in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in, n, out, sizeof out, &m), 0);
-    CHECK_EQ(m.kind, CW_LM_EVENT);
+    CHECK_EQ(cw_layer_msg_decode(in, n, out, sizeof out, &m), 0);
+    CHECK_EQ(m.kind, CW_LAYER_MSG_EVENT);
     CHECK(strcmp(m.type, "chat_message") == 0);
     CHECK_EQ(m.len, strlen("{\"message\":\"from-django-dff34298\"}"));
     CHECK_MEM(m.data, "{\"message\":\"from-django-dff34298\"}", m.len);
@@ -116,25 +116,25 @@ static void test_vectors_decode(void)
     /* core messages after their 12 random bytes: the routing key comes out
      * as one more key of the body */
     n = unhex(V_CORE_GROUP, in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in + 12, n - 12, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(in + 12, n - 12, out, sizeof out, &m), 0);
     const char *want = "{\"message\":\"hello\",\"__asgi_channel__\":"
                        "[\"specific.0123456789abcdef0123456789abcdef!c1\"]}";
     CHECK_EQ(m.len, strlen(want));
     CHECK_MEM(m.data, want, m.len);
     n = unhex(V_CORE_SEND, in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in + 12, n - 12, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(in + 12, n - 12, out, sizeof out, &m), 0);
     n = unhex(V_CORE_DJANGO, in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in + 12, n - 12, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(in + 12, n - 12, out, sizeof out, &m), 0);
     CHECK(strstr(out, "\"message\":\"from-django-63bb6718\"") != NULL);
     /* with the random prefix still on, it is not a message */
-    CHECK_EQ(cw_lm_decode(in, n, out, sizeof out, &m), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_decode(in, n, out, sizeof out, &m), CW_EINVAL);
 }
 
 /* msgpack-python's packb picks these forms (checked against it). */
 static void test_writer_boundaries(void)
 {
     uint8_t out[128];
-    cw_mp_w w;
+    cw_msgpack_w w;
     static const struct {
         int64_t v;
         const char *hex;
@@ -146,18 +146,18 @@ static void test_writer_boundaries(void)
         {-2147483649LL, "d3ffffffff7fffffff"}, {INT64_MIN, "d38000000000000000"},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        cw_mp_w_init(&w, out, sizeof out);
-        cw_mp_int(&w, ints[i].v);
+        cw_msgpack_w_init(&w, out, sizeof out);
+        cw_msgpack_int(&w, ints[i].v);
         CHECK_HEX(out, w.len, ints[i].hex);
     }
-    cw_mp_w_init(&w, out, sizeof out);
-    cw_mp_uint(&w, UINT64_MAX);
+    cw_msgpack_w_init(&w, out, sizeof out);
+    cw_msgpack_uint(&w, UINT64_MAX);
     CHECK_HEX(out, w.len, "cfffffffffffffffff");
-    cw_mp_w_init(&w, out, sizeof out);
-    cw_mp_float(&w, 1.5);
-    cw_mp_nil(&w);
-    cw_mp_bool(&w, 1);
-    cw_mp_bool(&w, 0);
+    cw_msgpack_w_init(&w, out, sizeof out);
+    cw_msgpack_float(&w, 1.5);
+    cw_msgpack_nil(&w);
+    cw_msgpack_bool(&w, 1);
+    cw_msgpack_bool(&w, 0);
     CHECK_HEX(out, w.len, "cb3ff8000000000000c0c3c2");
     /* str: fixstr up to 31, str8 to 255, str16 beyond; bin: bin8 from 0 */
     static uint8_t big[70000];
@@ -169,34 +169,34 @@ static void test_writer_boundaries(void)
     } strs[] = {{0, "a0"}, {31, "bf"}, {32, "d920"}, {255, "d9ff"}, {256, "da0100"},
                 {65535, "daffff"}, {65536, "db00010000"}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        cw_mp_w_init(&w, dst, sizeof dst);
-        cw_mp_str(&w, big, strs[i].n);
+        cw_msgpack_w_init(&w, dst, sizeof dst);
+        cw_msgpack_str(&w, big, strs[i].n);
         uint8_t h[8];
         size_t hl = unhex(strs[i].head, h, sizeof h);
         CHECK_EQ(w.len, hl + strs[i].n);
         CHECK_MEM(dst, h, hl);
-        CHECK_EQ(cw_mp_str_head(strs[i].n), hl);
+        CHECK_EQ(cw_msgpack_str_head(strs[i].n), hl);
     }
-    cw_mp_w_init(&w, out, sizeof out);
-    cw_mp_bin(&w, "\x01\x02", 2);
-    cw_mp_bin(&w, "", 0);
+    cw_msgpack_w_init(&w, out, sizeof out);
+    cw_msgpack_bin(&w, "\x01\x02", 2);
+    cw_msgpack_bin(&w, "", 0);
     CHECK_HEX(out, w.len, "c4020102c400");
-    cw_mp_w_init(&w, dst, sizeof dst);
-    cw_mp_bin(&w, big, 256);
+    cw_msgpack_w_init(&w, dst, sizeof dst);
+    cw_msgpack_bin(&w, big, 256);
     CHECK_MEM(dst, "\xc5\x01\x00", 3);
     /* containers: fix up to 15, 16-bit, then 32-bit */
-    cw_mp_w_init(&w, out, sizeof out);
-    cw_mp_map(&w, 15);
-    cw_mp_map(&w, 16);
-    cw_mp_array(&w, 0);
-    cw_mp_array(&w, 65535);
-    cw_mp_array(&w, 65536);
+    cw_msgpack_w_init(&w, out, sizeof out);
+    cw_msgpack_map(&w, 15);
+    cw_msgpack_map(&w, 16);
+    cw_msgpack_array(&w, 0);
+    cw_msgpack_array(&w, 65535);
+    cw_msgpack_array(&w, 65536);
     CHECK_HEX(out, w.len, "8fde001090dcffffdd00010000");
     /* overflow sticks and nothing is written past cap */
-    cw_mp_w_init(&w, out, 3);
-    cw_mp_cstr(&w, "abc");
+    cw_msgpack_w_init(&w, out, 3);
+    cw_msgpack_cstr(&w, "abc");
     CHECK_EQ(w.err, CW_ETOOBIG);
-    cw_mp_nil(&w);
+    cw_msgpack_nil(&w);
     CHECK_EQ(w.err, CW_ETOOBIG);
     CHECK_EQ(w.len, 0);
 }
@@ -208,47 +208,47 @@ static void test_reader(void)
                      "dc0002de0001c70301616263d6ff00000001e0",
                      in, sizeof in);
     size_t pos = 0;
-    cw_mp_obj o;
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_UINT && o.u == 256);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_INT && o.i == -129);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_FLOAT && o.f == 1.5);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_FLOAT && o.f == 1.5);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_NIL);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_BOOL && o.b == 1);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_BIN && o.n == 2 && o.ptr[1] == 2);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_STR && o.n == 1 && o.ptr[0] == 'a');
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_ARRAY && o.n == 2);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_MAP && o.n == 1);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_EXT && o.n == 3 && o.ext == 1);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_EXT && o.n == 4 && o.ext == -1); /* a timestamp */
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), 0);
-    CHECK(o.type == CW_MP_INT && o.i == -32);
+    cw_msgpack_obj o;
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_UINT && o.u == 256);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_INT && o.i == -129);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_FLOAT && o.f == 1.5);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_FLOAT && o.f == 1.5);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_NIL);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_BOOL && o.b == 1);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_BIN && o.n == 2 && o.ptr[1] == 2);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_STR && o.n == 1 && o.ptr[0] == 'a');
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_ARRAY && o.n == 2);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_MAP && o.n == 1);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_EXT && o.n == 3 && o.ext == 1);
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_EXT && o.n == 4 && o.ext == -1); /* a timestamp */
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), 0);
+    CHECK(o.type == CW_MSGPACK_INT && o.i == -32);
     CHECK_EQ(pos, n);
-    CHECK_EQ(cw_mp_read(in, n, &pos, &o), CW_EINVAL); /* at the end */
+    CHECK_EQ(cw_msgpack_read(in, n, &pos, &o), CW_EINVAL); /* at the end */
     /* truncated anywhere: refused, never read past the end */
     for (size_t cut = 1; cut < 4; cut++) {
         pos = 0;
-        CHECK_EQ(cw_mp_read((const uint8_t *)"\xcd\x01\x00", cut - 1 ? cut - 1 : 0, &pos, &o),
+        CHECK_EQ(cw_msgpack_read((const uint8_t *)"\xcd\x01\x00", cut - 1 ? cut - 1 : 0, &pos, &o),
                  CW_EINVAL);
     }
     pos = 0;
-    CHECK_EQ(cw_mp_read((const uint8_t *)"\xd9\x05" "abc", 5, &pos, &o), CW_EINVAL);
+    CHECK_EQ(cw_msgpack_read((const uint8_t *)"\xd9\x05" "abc", 5, &pos, &o), CW_EINVAL);
     pos = 0;
-    CHECK_EQ(cw_mp_read((const uint8_t *)"\xdb\xff\xff\xff\xff", 5, &pos, &o), CW_EINVAL);
+    CHECK_EQ(cw_msgpack_read((const uint8_t *)"\xdb\xff\xff\xff\xff", 5, &pos, &o), CW_EINVAL);
     pos = 0;
-    CHECK_EQ(cw_mp_read((const uint8_t *)"\xc1", 1, &pos, &o), CW_EINVAL); /* never used */
+    CHECK_EQ(cw_msgpack_read((const uint8_t *)"\xc1", 1, &pos, &o), CW_EINVAL); /* never used */
 }
 
 /* JSON -> msgpack -> JSON, through the two directions the layer uses. */
@@ -256,13 +256,13 @@ static void roundtrip(const char *json, const char *want)
 {
     static uint8_t mp[65536];
     static char out[65536];
-    cw_lm_msg m;
-    long n = cw_lm_encode_event(mp, sizeof mp, "x.y", json, strlen(json));
-    CHECK(n < 0 || (size_t)n <= cw_lm_event_bound(strlen(json)));
+    cw_layer_msg_msg m;
+    long n = cw_layer_msg_encode_event(mp, sizeof mp, "x.y", json, strlen(json));
+    CHECK(n < 0 || (size_t)n <= cw_layer_msg_event_bound(strlen(json)));
     CHECK(n > 0);
     if (n <= 0)
         return;
-    CHECK_EQ(cw_lm_decode(mp, (size_t)n, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(mp, (size_t)n, out, sizeof out, &m), 0);
     CHECK(strcmp(m.type, "x.y") == 0);
     if (m.len != strlen(want) || memcmp(m.data, want, m.len) != 0)
         fprintf(stderr, "  got  %.*s\n  want %s\n", (int)m.len, (const char *)m.data, want);
@@ -302,8 +302,8 @@ static void test_event_json(void)
     roundtrip(big, want);
     /* an empty body is an event with no other keys */
     uint8_t mp[64];
-    CHECK_HEX(mp, cw_lm_encode_event(mp, sizeof mp, "ping", NULL, 0), "81a474797065a470696e67");
-    CHECK_HEX(mp, cw_lm_encode_event(mp, sizeof mp, "ping", " \n", 2), "81a474797065a470696e67");
+    CHECK_HEX(mp, cw_layer_msg_encode_event(mp, sizeof mp, "ping", NULL, 0), "81a474797065a470696e67");
+    CHECK_HEX(mp, cw_layer_msg_encode_event(mp, sizeof mp, "ping", " \n", 2), "81a474797065a470696e67");
 }
 
 static void test_event_refusals(void)
@@ -313,19 +313,19 @@ static void test_event_refusals(void)
                          "{\"a\":\"\xff\"}", "{\"n\":18446744073709551616}",
                          "{\"n\":-9223372036854775809}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_EQ(cw_lm_encode_event(mp, sizeof mp, "t", bad[i], strlen(bad[i])), CW_EINVAL);
+        CHECK_EQ(cw_layer_msg_encode_event(mp, sizeof mp, "t", bad[i], strlen(bad[i])), CW_EINVAL);
     /* types no Channels handler can have */
-    CHECK_EQ(cw_lm_encode_event(mp, sizeof mp, "_private", "{}", 2), CW_EINVAL);
-    CHECK_EQ(cw_lm_encode_event(mp, sizeof mp, ".x", "{}", 2), CW_EINVAL);
-    CHECK_EQ(cw_lm_encode_event(mp, sizeof mp, "", "{}", 2), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_encode_event(mp, sizeof mp, "_private", "{}", 2), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_encode_event(mp, sizeof mp, ".x", "{}", 2), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_encode_event(mp, sizeof mp, "", "{}", 2), CW_EINVAL);
     /* too small a buffer, at every size: an error, never an overrun */
     const char *json = "{\"message\":\"hello\",\"list\":[1,2,{\"a\":1.5}]}";
-    long full = cw_lm_encode_event(mp, sizeof mp, "chat_message", json, strlen(json));
+    long full = cw_layer_msg_encode_event(mp, sizeof mp, "chat_message", json, strlen(json));
     CHECK(full > 0);
     for (long cap = 0; cap < full; cap++) {
         uint8_t small[256];
         memset(small, 0xee, sizeof small);
-        CHECK_EQ(cw_lm_encode_event(small, (size_t)cap, "chat_message", json, strlen(json)),
+        CHECK_EQ(cw_layer_msg_encode_event(small, (size_t)cap, "chat_message", json, strlen(json)),
                  CW_ETOOBIG);
         CHECK(small[cap] == 0xee);
     }
@@ -343,50 +343,50 @@ static void test_event_refusals(void)
         deep[k++] = ']';
     deep[k++] = '}';
     deep[k] = 0;
-    CHECK(cw_lm_encode_event(mp, sizeof mp, "t", deep, strlen(deep)) > 0);
+    CHECK(cw_layer_msg_encode_event(mp, sizeof mp, "t", deep, strlen(deep)) > 0);
     memmove(deep + 6, deep + 5, strlen(deep + 5) + 1); /* one [ ] pair more */
     deep[5] = '[';
     memmove(deep + k + 1, deep + k, 2);
     deep[k] = ']';
     CHECK_EQ(strlen(deep), (size_t)k + 2);
-    CHECK_EQ(cw_lm_encode_event(mp, sizeof mp, "t", deep, strlen(deep)), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_encode_event(mp, sizeof mp, "t", deep, strlen(deep)), CW_EINVAL);
 }
 
 static void test_send_and_close(void)
 {
     uint8_t mp[256];
     char out[256];
-    cw_lm_msg m;
-    long n = cw_lm_encode_send(mp, sizeof mp, 0, "hi", 2);
+    cw_layer_msg_msg m;
+    long n = cw_layer_msg_encode_send(mp, sizeof mp, 0, "hi", 2);
     CHECK_HEX(mp, n, "82a474797065ae776562736f636b65742e73656e64a474657874a26869");
-    CHECK_EQ(cw_lm_decode(mp, (size_t)n, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_TEXT && m.len == 2 && memcmp(m.data, "hi", 2) == 0);
-    n = cw_lm_encode_send(mp, sizeof mp, 1, "\x00\xff", 2);
+    CHECK_EQ(cw_layer_msg_decode(mp, (size_t)n, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_TEXT && m.len == 2 && memcmp(m.data, "hi", 2) == 0);
+    n = cw_layer_msg_encode_send(mp, sizeof mp, 1, "\x00\xff", 2);
     CHECK_HEX(mp, n, "82a474797065ae776562736f636b65742e73656e64a56279746573c40200ff");
-    CHECK_EQ(cw_lm_decode(mp, (size_t)n, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_BINARY && m.len == 2 && m.data[1] == 0xff);
-    CHECK_EQ(cw_lm_encode_send(mp, sizeof mp, 0, "\xff", 1), CW_EINVAL); /* text must be UTF-8 */
-    n = cw_lm_encode_close(mp, sizeof mp, 4000, "bye");
+    CHECK_EQ(cw_layer_msg_decode(mp, (size_t)n, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_BINARY && m.len == 2 && m.data[1] == 0xff);
+    CHECK_EQ(cw_layer_msg_encode_send(mp, sizeof mp, 0, "\xff", 1), CW_EINVAL); /* text must be UTF-8 */
+    n = cw_layer_msg_encode_close(mp, sizeof mp, 4000, "bye");
     CHECK_HEX(mp, n, "83a474797065af776562736f636b65742e636c6f7365a4636f6465cd0fa0a6726561736f6ea3627965");
-    CHECK_EQ(cw_lm_decode(mp, (size_t)n, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_CLOSE && m.code == 4000 && strcmp(m.reason, "bye") == 0);
-    n = cw_lm_encode_close(mp, sizeof mp, 1000, NULL);
+    CHECK_EQ(cw_layer_msg_decode(mp, (size_t)n, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_CLOSE && m.code == 4000 && strcmp(m.reason, "bye") == 0);
+    n = cw_layer_msg_encode_close(mp, sizeof mp, 1000, NULL);
     CHECK_HEX(mp, n, "82a474797065af776562736f636b65742e636c6f7365a4636f6465cd03e8");
     /* what Django sends: self.close() without a code, and underscores */
     uint8_t in[128];
     size_t l = unhex("81a474797065af776562736f636b65742e636c6f7365", in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in, l, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_CLOSE && m.code == 1000 && m.reason[0] == 0);
+    CHECK_EQ(cw_layer_msg_decode(in, l, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_CLOSE && m.code == 1000 && m.reason[0] == 0);
     l = unhex("82a474797065af776562736f636b65745f636c6f7365a4636f6465c0", in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in, l, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_CLOSE && m.code == 1000);
+    CHECK_EQ(cw_layer_msg_decode(in, l, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_CLOSE && m.code == 1000);
     /* websocket_send with text None and bytes (ASGI allows the other key as None) */
     l = unhex("83a474797065ae776562736f636b65745f73656e64a474657874c0a56279746573c40161", in,
               sizeof in);
-    CHECK_EQ(cw_lm_decode(in, l, out, sizeof out, &m), 0);
-    CHECK(m.kind == CW_LM_BINARY && m.len == 1);
-    CHECK(cw_lm_type_eq("websocket_send", "websocket.send"));
-    CHECK(!cw_lm_type_eq("websocket.sendx", "websocket.send"));
+    CHECK_EQ(cw_layer_msg_decode(in, l, out, sizeof out, &m), 0);
+    CHECK(m.kind == CW_LAYER_MSG_BINARY && m.len == 1);
+    CHECK(cw_layer_msg_type_eq("websocket_send", "websocket.send"));
+    CHECK(!cw_layer_msg_type_eq("websocket.sendx", "websocket.send"));
 }
 
 /* Messages the layer must drop (counted) instead of delivering. */
@@ -420,10 +420,10 @@ static void test_decode_refusals(void)
     };
     uint8_t in[256];
     char out[512];
-    cw_lm_msg m;
+    cw_layer_msg_msg m;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n = unhex(bad[i], in, sizeof in);
-        int rc = cw_lm_decode(in, n, out, sizeof out, &m);
+        int rc = cw_layer_msg_decode(in, n, out, sizeof out, &m);
         if (rc != CW_EINVAL)
             fprintf(stderr, "  accepted %s\n", bad[i]);
         CHECK_EQ(rc, CW_EINVAL);
@@ -432,29 +432,29 @@ static void test_decode_refusals(void)
     uint8_t big[300];
     size_t n = unhex("82a474797065af776562736f636b65742e636c6f7365a6726561736f6ed97c", big, sizeof big);
     memset(big + n, 'r', 124);
-    CHECK_EQ(cw_lm_decode(big, n + 124, out, sizeof out, &m), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_decode(big, n + 124, out, sizeof out, &m), CW_EINVAL);
     big[n - 1] = 123;
-    CHECK_EQ(cw_lm_decode(big, n + 123, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(big, n + 123, out, sizeof out, &m), 0);
     /* nesting past CW_JSON_MAX_DEPTH, and a map that claims more than it has */
     uint8_t deep[128];
     size_t d = unhex("82a474797065a178a161", deep, sizeof deep);
     for (int i = 0; i < CW_JSON_MAX_DEPTH; i++)
         deep[d++] = 0x91;
     deep[d++] = 0xc0;
-    CHECK_EQ(cw_lm_decode(deep, d, out, sizeof out, &m), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_decode(deep, d, out, sizeof out, &m), CW_EINVAL);
     d = unhex("82a474797065a178a161", deep, sizeof deep);
     for (int i = 0; i < CW_JSON_MAX_DEPTH - 1; i++)
         deep[d++] = 0x91;
     deep[d++] = 0xc0;
-    CHECK_EQ(cw_lm_decode(deep, d, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(deep, d, out, sizeof out, &m), 0);
     d = unhex("82a474797065a178a161dfffffffff", deep, sizeof deep);
-    CHECK_EQ(cw_lm_decode(deep, d, out, sizeof out, &m), CW_EINVAL);
+    CHECK_EQ(cw_layer_msg_decode(deep, d, out, sizeof out, &m), CW_EINVAL);
     /* an output buffer too small at every size: CW_ETOOBIG, no overrun */
     size_t l = unhex(V_DJANGO, in, sizeof in);
     for (size_t cap = 0; cap < 34; cap++) {
         char small[64];
         memset(small, 0x55, sizeof small);
-        CHECK_EQ(cw_lm_decode(in, l, small, cap, &m), CW_ETOOBIG);
+        CHECK_EQ(cw_layer_msg_decode(in, l, small, cap, &m), CW_ETOOBIG);
         CHECK(small[cap] == 0x55);
     }
 }
@@ -464,7 +464,7 @@ static void test_decode_values(void)
     /* every msgpack value Django may send, as JSON */
     uint8_t in[256];
     char out[512];
-    cw_lm_msg m;
+    cw_layer_msg_msg m;
     size_t n = unhex("88a474797065a178"
                      "a162c403010203"         /* b: bin -> base64 */
                      "a169d0df"               /* i: int8 -33 */
@@ -474,7 +474,7 @@ static void test_decode_values(void)
                      "a16d8101a27a7a"         /* m: int key 1 */
                      "a174c2",                /* t: false */
                      in, sizeof in);
-    CHECK_EQ(cw_lm_decode(in, n, out, sizeof out, &m), 0);
+    CHECK_EQ(cw_layer_msg_decode(in, n, out, sizeof out, &m), 0);
     const char *want = "{\"b\":\"AQID\",\"i\":-33,\"u\":18446744073709551615,\"f\":1.5,"
                        "\"n\":null,\"m\":{\"1\":\"zz\"},\"t\":false}";
     if (m.len != strlen(want) || memcmp(m.data, want, m.len))
@@ -482,7 +482,7 @@ static void test_decode_values(void)
     CHECK(m.len == strlen(want) && memcmp(m.data, want, m.len) == 0);
     /* the result is JSON the core's own reader accepts */
     CHECK(cw_json_valid((const char *)m.data, m.len));
-    CHECK(cw_lm_decode_bound(n) >= m.len);
+    CHECK(cw_layer_msg_decode_bound(n) >= m.len);
 }
 
 int main(void)

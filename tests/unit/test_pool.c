@@ -1,9 +1,9 @@
 /* test_pool.c: fixed-size block pools: get/put order, limits, high water,
  * failure counts, lazy (bump) use of never-touched blocks, ownership and
  * indexes; and the global byte pools of src/buf.c. */
-#include "buf.h"
+#include "base/buf.h"
 #include "cw_config.h"
-#include "pool.h"
+#include "base/pool.h"
 #include "unit.h"
 
 #include <string.h>
@@ -186,56 +186,56 @@ static void test_owns_and_index(void)
 static void test_global_pools(void)
 {
     cw_buf_init();
-    CHECK_EQ(cw_io_pool.block_size, CW_POOL_ROUND(CONFIG_IO_BUF_SIZE));
-    CHECK_EQ(cw_io_pool.count, CONFIG_IO_BUFS);
-    CHECK_EQ(cw_msg_pool.count, CONFIG_MSG_BUFS);
-    CHECK_EQ(cw_ref_pool.count, CONFIG_TX_REFS);
-    CHECK_EQ(cw_io_pool.used + cw_msg_pool.used + cw_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.block_size, CW_POOL_ROUND(CONFIG_IO_BUF_SIZE));
+    CHECK_EQ(cw_buf_io_pool.count, CONFIG_IO_BUFS);
+    CHECK_EQ(cw_buf_msg_pool.count, CONFIG_MSG_BUFS);
+    CHECK_EQ(cw_buf_ref_pool.count, CONFIG_TX_REFS);
+    CHECK_EQ(cw_buf_io_pool.used + cw_buf_msg_pool.used + cw_buf_ref_pool.used, 0);
     size_t cap = 0;
     /* small requests come from the I/O pool */
     void *a = cw_buf_get(1, &cap);
     CHECK(a != NULL);
     CHECK_EQ(cap, CONFIG_IO_BUF_SIZE);
-    CHECK(cw_pool_owns(&cw_io_pool, a));
+    CHECK(cw_pool_owns(&cw_buf_io_pool, a));
     void *b = cw_buf_get(CONFIG_IO_BUF_SIZE, &cap);
-    CHECK(cw_pool_owns(&cw_io_pool, b));
-    CHECK_EQ(cw_io_pool.used, 2);
+    CHECK(cw_pool_owns(&cw_buf_io_pool, b));
+    CHECK_EQ(cw_buf_io_pool.used, 2);
     /* larger ones from the message pool */
     void *c = cw_buf_get(CONFIG_IO_BUF_SIZE + 1, &cap);
     CHECK(c != NULL);
     CHECK_EQ(cap, CONFIG_MAX_MESSAGE_SIZE);
-    CHECK(cw_pool_owns(&cw_msg_pool, c));
+    CHECK(cw_pool_owns(&cw_buf_msg_pool, c));
     void *d = cw_buf_get(CONFIG_MAX_MESSAGE_SIZE, &cap);
-    CHECK(cw_pool_owns(&cw_msg_pool, d));
-    CHECK_EQ(cw_msg_pool.used, 2);
+    CHECK(cw_pool_owns(&cw_buf_msg_pool, d));
+    CHECK_EQ(cw_buf_msg_pool.used, 2);
     /* too large for any pool */
     CHECK(cw_buf_get((size_t)CONFIG_MAX_MESSAGE_SIZE + 1, &cap) == NULL);
     /* each goes back to its own pool */
     cw_buf_put(a);
-    CHECK_EQ(cw_io_pool.used, 1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
     cw_buf_put(c);
-    CHECK_EQ(cw_msg_pool.used, 1);
+    CHECK_EQ(cw_buf_msg_pool.used, 1);
     cw_buf_put(NULL);
     cw_buf_put(b);
     cw_buf_put(d);
-    CHECK_EQ(cw_io_pool.used, 0);
-    CHECK_EQ(cw_msg_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    CHECK_EQ(cw_buf_msg_pool.used, 0);
     /* the message pool runs dry at its configured count */
     static void *m[CONFIG_MSG_BUFS];
     for (int i = 0; i < CONFIG_MSG_BUFS; i++)
         m[i] = cw_buf_get(CONFIG_IO_BUF_SIZE + 1, &cap);
     CHECK(m[CONFIG_MSG_BUFS - 1] != NULL);
-    uint32_t f = cw_msg_pool.failures;
+    uint32_t f = cw_buf_msg_pool.failures;
     CHECK(cw_buf_get(CONFIG_IO_BUF_SIZE + 1, &cap) == NULL);
-    CHECK_EQ(cw_msg_pool.failures, f + 1);
+    CHECK_EQ(cw_buf_msg_pool.failures, f + 1);
     for (int i = 0; i < CONFIG_MSG_BUFS; i++)
         cw_buf_put(m[i]);
-    CHECK_EQ(cw_msg_pool.used, 0);
-    CHECK_EQ(cw_msg_pool.high_water, CONFIG_MSG_BUFS);
+    CHECK_EQ(cw_buf_msg_pool.used, 0);
+    CHECK_EQ(cw_buf_msg_pool.high_water, CONFIG_MSG_BUFS);
     /* cw_buf_init starts over */
     cw_buf_init();
-    CHECK_EQ(cw_msg_pool.high_water, 0);
-    CHECK_EQ(cw_msg_pool.failures, 0);
+    CHECK_EQ(cw_buf_msg_pool.high_water, 0);
+    CHECK_EQ(cw_buf_msg_pool.failures, 0);
 }
 
 int main(void)

@@ -5,7 +5,7 @@
  * length, nesting, array count, integer range) and malformed input, and the
  * command writers against the captured PUBLISH frame of the wire spec. */
 #include "chanwire.h"
-#include "resp.h"
+#include "proto/resp.h"
 #include "unit.h"
 
 #include <stdio.h>

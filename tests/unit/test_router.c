@@ -1,7 +1,7 @@
 /* test_router.c: route patterns ("/ws/chat/<room>/"): which patterns are
  * well formed, which paths match, the argument values written and looked up
  * by name, and every way a path or an argument is refused. */
-#include "router.h"
+#include "proto/router.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * ('+' is a space, %00 drops the parameter, bad escapes stay literal),
  * Cookie headers split into pairs (quoted values too); and the parser's
  * tolerance of empty lines before the request line. */
-#include "http.h"
+#include "proto/http.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -51,9 +51,9 @@ static void test_headers_as_strings(void)
     CHECK(str_is(req.data + req.hdr[0].name.off, "Host"));
     CHECK(str_is(req.data + req.hdr[3].name.off, "User-Agent"));
     /* spans keep working after the terminators went in */
-    CHECK(cw_span_eq(&req, req.hdr[0].value, "example.com:8080"));
-    CHECK(cw_span_eq(&req, req.method, "GET"));
-    CHECK(cw_span_eq(&req, req.path, "/ws/"));
+    CHECK(cw_http_span_eq(&req, req.hdr[0].value, "example.com:8080"));
+    CHECK(cw_http_span_eq(&req, req.method, "GET"));
+    CHECK(cw_http_span_eq(&req, req.path, "/ws/"));
     CHECK_EQ(req.nparams, 0);
     /* a bare-LF request too */
     CHECK_EQ(prepare("GET / HTTP/1.1\nHost: h\nA: b\n\n"), CW_HTTP_DONE);
@@ -85,7 +85,7 @@ static void test_query(void)
     CHECK(cw_http_param(&req, "Token") == NULL);       /* case-sensitive */
     CHECK_EQ(req.nparams, 12);
     /* the path is untouched */
-    CHECK(cw_span_eq(&req, req.path, "/ws/chat/x/"));
+    CHECK(cw_http_span_eq(&req, req.path, "/ws/chat/x/"));
     CHECK(str_is(cw_http_header_value(&req, "host"), "h"));
 }
 
@@ -191,13 +191,13 @@ static void test_cookie_limit(void)
 static void test_empty_lines_before_request(void)
 {
     CHECK_EQ(parse("\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n"), CW_HTTP_DONE);
-    CHECK(cw_span_eq(&req, req.method, "GET"));
-    CHECK(cw_span_eq(&req, req.path, "/a"));
-    CHECK(cw_span_eq(&req, req.hdr[0].value, "h"));
+    CHECK(cw_http_span_eq(&req, req.method, "GET"));
+    CHECK(cw_http_span_eq(&req, req.path, "/a"));
+    CHECK(cw_http_span_eq(&req, req.hdr[0].value, "h"));
     CHECK_EQ(parse("\n\nGET / HTTP/1.1\r\n\r\n"), CW_HTTP_DONE);
-    CHECK(cw_span_eq(&req, req.method, "GET"));
+    CHECK(cw_http_span_eq(&req, req.method, "GET"));
     CHECK_EQ(parse("\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n"), CW_HTTP_DONE); /* 8 bytes */
-    CHECK(cw_span_eq(&req, req.method, "GET"));
+    CHECK(cw_http_span_eq(&req, req.method, "GET"));
     /* a bounded allowance: more is garbage */
     CHECK_EQ(parse("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n"), 400);
     /* byte by byte, the same */
@@ -210,9 +210,9 @@ static void test_empty_lines_before_request(void)
     }
     CHECK_EQ(st, CW_HTTP_DONE);
     CHECK_EQ(req.pos, strlen(s));
-    CHECK(cw_span_eq(&req, req.method, "GET"));
-    CHECK(cw_span_eq(&req, req.path, "/b"));
-    CHECK(cw_span_eq(&req, req.query, "x=1"));
+    CHECK(cw_http_span_eq(&req, req.method, "GET"));
+    CHECK(cw_http_span_eq(&req, req.path, "/b"));
+    CHECK(cw_http_span_eq(&req, req.query, "x=1"));
     /* only before the method: blanks or empty lines elsewhere stay errors */
     CHECK_EQ(parse(" GET / HTTP/1.1\r\n\r\n"), 400);
     CHECK_EQ(parse("\r\n GET / HTTP/1.1\r\n\r\n"), 400);

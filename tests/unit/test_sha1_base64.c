@@ -1,9 +1,9 @@
 /* test_sha1_base64.c: SHA-1 against FIPS 180 / RFC 3174 vectors and at
  * every padding boundary, base64 against RFC 4648 both ways with strict
  * rejections, base64url, and the RFC 6455 Sec-WebSocket-Accept example. */
-#include "base64.h"
-#include "handshake.h"
-#include "sha1.h"
+#include "base/base64.h"
+#include "proto/handshake.h"
+#include "base/sha1.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -3,9 +3,9 @@
  * verification: the RFC 7515 A.1 token, tokens as simplejwt/PyJWT mint
  * them, and every way a token is refused (alg, crit, signature, time,
  * shape, claims). */
-#include "jwt.h"
-#include "utf8.h"
-#include "sha256.h"
+#include "proto/jwt.h"
+#include "base/utf8.h"
+#include "base/sha256.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -119,42 +119,42 @@ static void test_hmac_rfc4231(void)
     uint8_t k[131], m[152], mac[32];
     /* 1 */
     memset(k, 0x0b, 20);
-    cw_hmac_sha256(k, 20, "Hi There", 8, mac);
+    cw_sha256_hmac(k, 20, "Hi There", 8, mac);
     check_digest(mac, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", 32,
                  __LINE__);
     /* 2 */
     const char *m2 = "what do ya want for nothing?";
-    cw_hmac_sha256((const uint8_t *)"Jefe", 4, m2, strlen(m2), mac);
+    cw_sha256_hmac((const uint8_t *)"Jefe", 4, m2, strlen(m2), mac);
     check_digest(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", 32,
                  __LINE__);
     /* 3 */
     memset(k, 0xaa, 20);
     memset(m, 0xdd, 50);
-    cw_hmac_sha256(k, 20, m, 50, mac);
+    cw_sha256_hmac(k, 20, m, 50, mac);
     check_digest(mac, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe", 32,
                  __LINE__);
     /* 4 */
     for (unsigned i = 0; i < 25; i++)
         k[i] = (uint8_t)(i + 1);
     memset(m, 0xcd, 50);
-    cw_hmac_sha256(k, 25, m, 50, mac);
+    cw_sha256_hmac(k, 25, m, 50, mac);
     check_digest(mac, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b", 32,
                  __LINE__);
     /* 5: the RFC lists the first 128 bits */
     memset(k, 0x0c, 20);
-    cw_hmac_sha256(k, 20, "Test With Truncation", 20, mac);
+    cw_sha256_hmac(k, 20, "Test With Truncation", 20, mac);
     check_digest(mac, "a3b6167473100ee06e0c796c2955552b", 16, __LINE__);
     /* 6: a key longer than the block is hashed first */
     memset(k, 0xaa, 131);
     const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
-    cw_hmac_sha256(k, 131, m6, strlen(m6), mac);
+    cw_sha256_hmac(k, 131, m6, strlen(m6), mac);
     check_digest(mac, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", 32,
                  __LINE__);
     /* 7 */
     const char *m7 = "This is a test using a larger than block-size key and a larger than "
                      "block-size data. The key needs to be hashed before being used by the "
                      "HMAC algorithm.";
-    cw_hmac_sha256(k, 131, m7, strlen(m7), mac);
+    cw_sha256_hmac(k, 131, m7, strlen(m7), mac);
     check_digest(mac, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2", 32,
                  __LINE__);
 }
@@ -163,13 +163,13 @@ static void test_hmac_key_edges(void)
 {
     uint8_t k[65], mac[32];
     memset(k, 'k', sizeof k);
-    cw_hmac_sha256(k, 64, "x", 1, mac); /* exactly one block: used as is */
+    cw_sha256_hmac(k, 64, "x", 1, mac); /* exactly one block: used as is */
     check_digest(mac, "f91c4c403625fb06910ef93999265bbd2d62baeaec6ff36455498cc124fe3e66", 32,
                  __LINE__);
-    cw_hmac_sha256(k, 65, "x", 1, mac); /* one more byte: hashed */
+    cw_sha256_hmac(k, 65, "x", 1, mac); /* one more byte: hashed */
     check_digest(mac, "75092ca3ee2b307470c227697b42b3e65376aa3bae98fb5a1f7b7536daa9588a", 32,
                  __LINE__);
-    cw_hmac_sha256(NULL, 0, "", 0, mac);
+    cw_sha256_hmac(NULL, 0, "", 0, mac);
     check_digest(mac, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", 32,
                  __LINE__);
 }
@@ -207,7 +207,7 @@ static const char *mint_raw(const char *h64, const char *p64, const char *secret
 {
     size_t o = (size_t)snprintf(tok, sizeof tok, "%s.%s", h64, p64);
     uint8_t mac[32];
-    cw_hmac_sha256((const uint8_t *)secret, strlen(secret), tok, o, mac);
+    cw_sha256_hmac((const uint8_t *)secret, strlen(secret), tok, o, mac);
     tok[o++] = '.';
     b64url(tok + o, mac, 32);
     return tok;
@@ -392,7 +392,7 @@ static void test_jwt_signature(void)
         char bad[300];
         size_t o = (size_t)snprintf(bad, sizeof bad, "%s.%s", h64, p64);
         uint8_t mac[32];
-        cw_hmac_sha256((const uint8_t *)SECRET, strlen(SECRET), bad, o, mac);
+        cw_sha256_hmac((const uint8_t *)SECRET, strlen(SECRET), bad, o, mac);
         mac[31] ^= (uint8_t)(1u << bit);
         bad[o++] = '.';
         b64url(bad + o, mac, 32);

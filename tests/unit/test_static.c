@@ -2,7 +2,7 @@
  * index.html for directories, percent-decoding, and every path that could
  * leave the directory or name a hidden file answered with 404; MIME types
  * by extension. */
-#include "static.h"
+#include "proto/static.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * the timeout the reactor would wait for is visible. */
 #include "cw_config.h"
 #include "port.h"
-#include "reactor.h"
+#include "core/reactor.h"
 #include "unit.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * next block, the previous one and both, reuse, exhaustion and calloc
  * overflow (NULL, counted), tiny arenas, high water, and long random
  * alloc/free sequences checked with cw_tls_arena_check() and for overlap. */
-#include "tls_arena.h"
+#include "core/tls_arena.h"
 #include "unit.h"
 
 #include <stdint.h>

@@ -2,10 +2,10 @@
  * frames into one block, spanning blocks, all-or-nothing on exhaustion,
  * shared frames and their reference counts, partial consumption and iovec
  * gathering. */
-#include "buf.h"
+#include "base/buf.h"
 #include "chanwire.h"
 #include "cw_config.h"
-#include "txq.h"
+#include "base/txq.h"
 #include "unit.h"
 
 #include <string.h>
@@ -55,7 +55,7 @@ static void test_empty(void)
     CHECK_EQ(cw_txq_append(&q, NULL, 0, NULL, 0), 0);
     CHECK(q.head == NULL);
     CHECK_EQ(q.bytes, 0);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     cw_txq_consume(&q, 0);
     cw_txq_clear(&q);
     CHECK(q.head == NULL && q.tail == NULL);
@@ -76,7 +76,7 @@ static void test_pack_into_one_block(void)
         w += 12 + (size_t)i;
     }
     CHECK_EQ(q.bytes, w);
-    CHECK_EQ(cw_io_pool.used, 1); /* all in one block */
+    CHECK_EQ(cw_buf_io_pool.used, 1); /* all in one block */
     CHECK_EQ(segments(&q), 1);
     int niov;
     CHECK_EQ(gather(&q, got, sizeof got, &niov), w);
@@ -85,14 +85,14 @@ static void test_pack_into_one_block(void)
     /* filling the block exactly does not take another */
     size_t room = SEG_ROOM - w;
     CHECK_EQ(cw_txq_append(&q, pattern, room - 1, pattern, 1), 0);
-    CHECK_EQ(cw_io_pool.used, 1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
     CHECK_EQ(q.bytes, SEG_ROOM);
     /* one more byte does */
     CHECK_EQ(cw_txq_append(&q, "x", 1, NULL, 0), 0);
-    CHECK_EQ(cw_io_pool.used, 2);
+    CHECK_EQ(cw_buf_io_pool.used, 2);
     CHECK_EQ(segments(&q), 2);
     cw_txq_clear(&q);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     CHECK_EQ(q.bytes, 0);
 }
 
@@ -103,7 +103,7 @@ static void test_span_blocks(void)
     size_t n = 3 * SEG_ROOM + 5;
     CHECK_EQ(cw_txq_append(&q, pattern, 10, pattern + 10, n - 10), 0);
     CHECK_EQ(q.bytes, n);
-    CHECK_EQ(cw_io_pool.used, 4);
+    CHECK_EQ(cw_buf_io_pool.used, 4);
     struct iovec iov[8];
     CHECK_EQ(cw_txq_iov(&q, iov, 8), 4);
     CHECK_EQ(iov[0].iov_len, SEG_ROOM);
@@ -118,11 +118,11 @@ static void test_span_blocks(void)
     CHECK(iov[0].iov_base == q.head->data);
     /* a second append continues in the tail block's room */
     CHECK_EQ(cw_txq_append(&q, pattern + n, 100, NULL, 0), 0);
-    CHECK_EQ(cw_io_pool.used, 4);
+    CHECK_EQ(cw_buf_io_pool.used, 4);
     CHECK_EQ(gather(&q, got, sizeof got, NULL), n + 100);
     CHECK_MEM(got, pattern, n + 100);
     cw_txq_clear(&q);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
 }
 
 static void test_all_or_nothing(void)
@@ -130,11 +130,11 @@ static void test_all_or_nothing(void)
     setup();
     cw_txq q = {0};
     CHECK_EQ(cw_txq_append(&q, pattern, 100, NULL, 0), 0);
-    CHECK_EQ(cw_io_pool.used, 1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
     /* two more blocks may be had */
-    cw_io_pool.limit = 3;
+    cw_buf_io_pool.limit = 3;
     cw_txseg *head = q.head, *tail = q.tail;
-    uint32_t bytes = q.bytes, fails = cw_io_pool.failures;
+    uint32_t bytes = q.bytes, fails = cw_buf_io_pool.failures;
     /* needs the tail's room plus three blocks: refused, nothing changes */
     size_t too_much = (SEG_ROOM - 100) + 2 * SEG_ROOM + 1;
     CHECK_EQ(cw_txq_append(&q, pattern, 1, pattern, too_much - 1), CW_ENOMEM);
@@ -142,11 +142,11 @@ static void test_all_or_nothing(void)
     CHECK_EQ(q.bytes, bytes);
     CHECK_EQ(q.tail->len, 100);
     CHECK(q.tail->next == NULL);
-    CHECK_EQ(cw_io_pool.used, 1);
-    CHECK_EQ(cw_io_pool.failures, fails + 1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
+    CHECK_EQ(cw_buf_io_pool.failures, fails + 1);
     /* exactly what fits: accepted */
     CHECK_EQ(cw_txq_append(&q, pattern, 1, pattern + 1, too_much - 2), 0);
-    CHECK_EQ(cw_io_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 3);
     CHECK_EQ(q.bytes, 100 + too_much - 1);
     /* now even one byte more than the tail's room is refused */
     CHECK_EQ(SEG_ROOM - q.tail->len, 0);
@@ -154,30 +154,30 @@ static void test_all_or_nothing(void)
     CHECK_EQ(q.bytes, 100 + too_much - 1);
     /* and after sending some, blocks come back and it fits again */
     cw_txq_consume(&q, SEG_ROOM);
-    CHECK_EQ(cw_io_pool.used, 2);
+    CHECK_EQ(cw_buf_io_pool.used, 2);
     CHECK_EQ(cw_txq_append(&q, "x", 1, NULL, 0), 0);
     cw_txq_clear(&q);
-    CHECK_EQ(cw_io_pool.used, 0);
-    cw_io_pool.limit = cw_io_pool.count;
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    cw_buf_io_pool.limit = cw_buf_io_pool.count;
     /* an empty queue with no block to be had */
-    cw_io_pool.limit = 0;
+    cw_buf_io_pool.limit = 0;
     cw_txq e = {0};
     CHECK_EQ(cw_txq_append(&e, "x", 1, NULL, 0), CW_ENOMEM);
     CHECK(e.head == NULL && e.tail == NULL);
     CHECK_EQ(e.bytes, 0);
-    cw_io_pool.limit = cw_io_pool.count;
+    cw_buf_io_pool.limit = cw_buf_io_pool.count;
 }
 
 static void test_shared(void)
 {
     setup();
-    cw_shared *sh = cw_shared_new(100);
+    cw_txq_shared *sh = cw_txq_shared_new(100);
     CHECK(sh != NULL);
     if (!sh)
         return;
     CHECK_EQ(sh->refs, 1);
     CHECK_EQ(sh->len, 100);
-    CHECK_EQ(cw_io_pool.used, 1); /* small: an I/O block */
+    CHECK_EQ(cw_buf_io_pool.used, 1); /* small: an I/O block */
     memcpy(sh->data, pattern, 100);
     cw_txq q[3] = {{0}, {0}, {0}};
     for (int i = 0; i < 3; i++) {
@@ -185,15 +185,15 @@ static void test_shared(void)
         CHECK_EQ(q[i].bytes, 100);
     }
     CHECK_EQ(sh->refs, 4);
-    CHECK_EQ(cw_ref_pool.used, 3);
-    CHECK_EQ(cw_io_pool.used, 1); /* not copied */
+    CHECK_EQ(cw_buf_ref_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 1); /* not copied */
     /* the iovec points at the shared bytes themselves */
     struct iovec iov[2];
     CHECK_EQ(cw_txq_iov(&q[1], iov, 2), 1);
     CHECK(iov[0].iov_base == sh->data);
     CHECK_EQ(iov[0].iov_len, 100);
     /* the encoder's own reference goes */
-    cw_shared_unref(sh);
+    cw_txq_shared_unref(sh);
     CHECK_EQ(sh->refs, 3);
     /* one queue sends part, another all, the third is cleared */
     cw_txq_consume(&q[0], 40);
@@ -206,25 +206,25 @@ static void test_shared(void)
     CHECK(q[1].head == NULL && q[1].tail == NULL);
     cw_txq_clear(&q[2]);
     CHECK_EQ(sh->refs, 1);
-    CHECK_EQ(cw_ref_pool.used, 1);
+    CHECK_EQ(cw_buf_ref_pool.used, 1);
     cw_txq_consume(&q[0], 60);
     /* the last reference returns the buffer */
-    CHECK_EQ(cw_ref_pool.used, 0);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     /* large shared frames come from the message pool */
-    sh = cw_shared_new(CONFIG_IO_BUF_SIZE);
+    sh = cw_txq_shared_new(CONFIG_IO_BUF_SIZE);
     CHECK(sh != NULL);
-    CHECK_EQ(cw_msg_pool.used, 1);
-    cw_shared_unref(sh);
-    CHECK_EQ(cw_msg_pool.used, 0);
-    CHECK(cw_shared_new((size_t)CONFIG_MAX_MESSAGE_SIZE) == NULL);
+    CHECK_EQ(cw_buf_msg_pool.used, 1);
+    cw_txq_shared_unref(sh);
+    CHECK_EQ(cw_buf_msg_pool.used, 0);
+    CHECK(cw_txq_shared_new((size_t)CONFIG_MAX_MESSAGE_SIZE) == NULL);
 }
 
 static void test_shared_between_owned(void)
 {
     setup();
     cw_txq q = {0};
-    cw_shared *sh = cw_shared_new(10);
+    cw_txq_shared *sh = cw_txq_shared_new(10);
     memcpy(sh->data, "SHAREDDATA", 10);
     CHECK_EQ(cw_txq_append(&q, "ab", 2, "cd", 2), 0);
     CHECK_EQ(cw_txq_append_shared(&q, sh), 0);
@@ -251,12 +251,12 @@ static void test_shared_between_owned(void)
     cw_txq_consume(&q, 6);
     CHECK_EQ(segments(&q), 1);
     CHECK_EQ(sh->refs, 1);
-    cw_shared_unref(sh);
-    CHECK_EQ(cw_ref_pool.used, 0);
+    cw_txq_shared_unref(sh);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
     cw_txq_consume(&q, 4);
     CHECK(q.head == NULL && q.tail == NULL);
     CHECK_EQ(q.bytes, 0);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     /* the queue is usable again after draining */
     CHECK_EQ(cw_txq_append(&q, "again", 5, NULL, 0), 0);
     CHECK_EQ(gather(&q, got, sizeof got, NULL), 5);
@@ -267,8 +267,8 @@ static void test_shared_between_owned(void)
 static void test_shared_ref_exhaustion(void)
 {
     setup();
-    cw_shared *sh = cw_shared_new(4);
-    cw_ref_pool.limit = 2;
+    cw_txq_shared *sh = cw_txq_shared_new(4);
+    cw_buf_ref_pool.limit = 2;
     cw_txq q = {0};
     CHECK_EQ(cw_txq_append_shared(&q, sh), 0);
     CHECK_EQ(cw_txq_append_shared(&q, sh), 0);
@@ -280,9 +280,9 @@ static void test_shared_ref_exhaustion(void)
     CHECK(q.tail == tail);
     cw_txq_clear(&q);
     CHECK_EQ(sh->refs, 1);
-    cw_shared_unref(sh);
-    CHECK_EQ(cw_io_pool.used, 0);
-    cw_ref_pool.limit = cw_ref_pool.count;
+    cw_txq_shared_unref(sh);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    cw_buf_ref_pool.limit = cw_buf_ref_pool.count;
 }
 
 static void test_consume_partial(void)
@@ -291,7 +291,7 @@ static void test_consume_partial(void)
     cw_txq q = {0};
     size_t n = 2 * SEG_ROOM + 300;
     CHECK_EQ(cw_txq_append(&q, pattern, n, NULL, 0), 0);
-    CHECK_EQ(cw_io_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 3);
     static uint8_t got[sizeof pattern];
     /* consume in odd steps, checking the rest each time */
     size_t sent = 0;
@@ -306,17 +306,17 @@ static void test_consume_partial(void)
     }
     CHECK_EQ(sent, n);
     CHECK(q.head == NULL);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     /* blocks return one by one at the exact boundary */
     CHECK_EQ(cw_txq_append(&q, pattern, n, NULL, 0), 0);
     cw_txq_consume(&q, SEG_ROOM - 1);
-    CHECK_EQ(cw_io_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 3);
     cw_txq_consume(&q, 1);
-    CHECK_EQ(cw_io_pool.used, 2);
+    CHECK_EQ(cw_buf_io_pool.used, 2);
     cw_txq_consume(&q, SEG_ROOM);
-    CHECK_EQ(cw_io_pool.used, 1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
     cw_txq_consume(&q, 300);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
     CHECK(q.head == NULL && q.tail == NULL);
 }
 
@@ -324,12 +324,12 @@ static void test_iov_limits(void)
 {
     setup();
     cw_txq q = {0};
-    cw_shared *sh[5];
+    cw_txq_shared *sh[5];
     for (int i = 0; i < 5; i++) {
-        sh[i] = cw_shared_new(8);
+        sh[i] = cw_txq_shared_new(8);
         memset(sh[i]->data, '0' + i, 8);
         CHECK_EQ(cw_txq_append_shared(&q, sh[i]), 0);
-        cw_shared_unref(sh[i]);
+        cw_txq_shared_unref(sh[i]);
     }
     struct iovec iov[5];
     memset(iov, 0, sizeof iov);
@@ -344,13 +344,13 @@ static void test_iov_limits(void)
     CHECK_EQ(cw_txq_iov(&q, iov, 5), 4);
     CHECK(iov[0].iov_base == sh[1]->data);
     /* a zero-length shared frame gives no iovec */
-    cw_shared *z = cw_shared_new(0);
+    cw_txq_shared *z = cw_txq_shared_new(0);
     CHECK_EQ(cw_txq_append_shared(&q, z), 0);
-    cw_shared_unref(z);
+    cw_txq_shared_unref(z);
     CHECK_EQ(cw_txq_iov(&q, iov, 5), 4);
     cw_txq_clear(&q);
-    CHECK_EQ(cw_ref_pool.used, 0);
-    CHECK_EQ(cw_io_pool.used, 0);
+    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
 }
 
 int main(void)

@@ -3,7 +3,7 @@
  * reference validator (exhaustive over short inputs), fail-fast positions
  * and agreement between whole-buffer, byte-by-byte and split feeding. */
 #include "unit.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,8 +4,8 @@
  * error, size limits, fail-fast UTF-8, and the same byte stream fed at every
  * split point giving the same messages. */
 #include "unit.h"
-#include "ws_frame.h"
-#include "ws_rx.h"
+#include "proto/frame.h"
+#include "proto/ws_rx.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,0 +1,177 @@
+/* txq.c: send-queue segments over the byte pools. Small frames from one
+ * batch pack into the tail block, so a burst of replies leaves in one write. */
+#include "base/txq.h"
+#include "base/buf.h"
+#include "chanwire.h"
+#include "cw_config.h"
+
+#include <string.h>
+
+#define SEG_ROOM (CONFIG_IO_BUF_SIZE - sizeof(cw_txseg))
+
+static size_t tail_room(const cw_txq *q)
+{
+    const cw_txseg *t = q->tail;
+    if (!t || t->shared)
+        return 0;
+    return SEG_ROOM - t->len;
+}
+
+static cw_txseg *new_block(cw_txq *q)
+{
+    cw_txseg *s = cw_pool_get(&cw_buf_io_pool);
+    if (!s)
+        return NULL;
+    s->next = NULL;
+    s->data = (uint8_t *)(s + 1);
+    s->len = 0;
+    s->off = 0;
+    s->shared = NULL;
+    if (q->tail)
+        q->tail->next = s;
+    else
+        q->head = s;
+    q->tail = s;
+    return s;
+}
+
+static void copy_in(cw_txq *q, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t room = tail_room(q);
+        if (room == 0) {
+            new_block(q); /* cannot fail: counted beforehand */
+            room = SEG_ROOM;
+        }
+        size_t take = n < room ? n : room;
+        memcpy(q->tail->data + q->tail->len, p, take);
+        q->tail->len += (uint32_t)take;
+        q->bytes += (uint32_t)take;
+        p += take;
+        n -= take;
+    }
+}
+
+int cw_txq_append(cw_txq *q, const void *a, size_t an, const void *b, size_t bn)
+{
+    size_t total = an + bn, room = tail_room(q);
+    if (total > room) {
+        size_t blocks = (total - room + SEG_ROOM - 1) / SEG_ROOM;
+        if (blocks > cw_pool_free_count(&cw_buf_io_pool)) {
+            cw_buf_io_pool.failures++;
+            return CW_ENOMEM;
+        }
+    }
+    copy_in(q, a, an);
+    copy_in(q, b, bn);
+    return 0;
+}
+
+int cw_txq_prepend(cw_txq *q, const void *p, size_t n)
+{
+    if (!q->head)
+        return cw_txq_append(q, p, n, NULL, 0);
+    if (n > SEG_ROOM)
+        return CW_ETOOBIG;
+    cw_txseg *s = cw_pool_get(&cw_buf_io_pool);
+    if (!s)
+        return CW_ENOMEM;
+    s->data = (uint8_t *)(s + 1);
+    memcpy(s->data, p, n);
+    s->len = (uint32_t)n;
+    s->off = 0;
+    s->shared = NULL;
+    s->next = q->head;
+    q->head = s;
+    q->bytes += (uint32_t)n;
+    return 0;
+}
+
+int cw_txq_append_shared(cw_txq *q, cw_txq_shared *sh)
+{
+    cw_txseg *s = cw_pool_get(&cw_buf_ref_pool);
+    if (!s)
+        return CW_ENOMEM;
+    s->next = NULL;
+    s->data = sh->data;
+    s->len = sh->len;
+    s->off = 0;
+    s->shared = sh;
+    sh->refs++;
+    if (q->tail)
+        q->tail->next = s;
+    else
+        q->head = s;
+    q->tail = s;
+    q->bytes += sh->len;
+    return 0;
+}
+
+int cw_txq_iov(const cw_txq *q, struct iovec *iov, int max)
+{
+    int n = 0;
+    for (const cw_txseg *s = q->head; s && n < max; s = s->next) {
+        if (s->len == s->off)
+            continue;
+        iov[n].iov_base = s->data + s->off;
+        iov[n].iov_len = s->len - s->off;
+        n++;
+    }
+    return n;
+}
+
+static void free_seg(cw_txseg *s)
+{
+    if (s->shared) {
+        cw_txq_shared_unref(s->shared);
+        cw_pool_put(&cw_buf_ref_pool, s);
+    } else {
+        cw_pool_put(&cw_buf_io_pool, s);
+    }
+}
+
+void cw_txq_consume(cw_txq *q, size_t n)
+{
+    q->bytes -= (uint32_t)n;
+    while (q->head) {
+        cw_txseg *s = q->head;
+        size_t left = s->len - s->off;
+        if (n < left) {
+            s->off += (uint32_t)n;
+            return;
+        }
+        n -= left;
+        q->head = s->next;
+        if (!q->head)
+            q->tail = NULL;
+        free_seg(s);
+    }
+}
+
+void cw_txq_clear(cw_txq *q)
+{
+    while (q->head) {
+        cw_txseg *s = q->head;
+        q->head = s->next;
+        free_seg(s);
+    }
+    q->tail = NULL;
+    q->bytes = 0;
+}
+
+cw_txq_shared *cw_txq_shared_new(size_t len)
+{
+    size_t cap;
+    cw_txq_shared *sh = cw_buf_get(sizeof(cw_txq_shared) + len, &cap);
+    if (!sh)
+        return NULL;
+    sh->refs = 1;
+    sh->len = (uint32_t)len;
+    return sh;
+}
+
+void cw_txq_shared_unref(cw_txq_shared *sh)
+{
+    if (--sh->refs == 0)
+        cw_buf_put(sh);
+}

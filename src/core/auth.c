@@ -1,0 +1,126 @@
+/* auth.c: Origin matching, token lookup and shared user records. */
+#include "core/auth.h"
+#include "cw_config.h"
+#include "base/pool.h"
+
+#include <string.h>
+
+CW_POOL_STORAGE(user_store, sizeof(cw_auth_user), CONFIG_MAX_USERS);
+static cw_pool user_pool;
+
+static int ieq_n(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (char)(y + 32);
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* The host part of "host", "host:port", "[v6]" or "[v6]:port". */
+static size_t host_len(const char *h, size_t n)
+{
+    if (n > 0 && h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        return close ? (size_t)(close - h + 1) : n;
+    }
+    const char *colon = memchr(h, ':', n);
+    return colon ? (size_t)(colon - h) : n;
+}
+
+int cw_auth_origin_allowed(const cw_http_req *r, const char *const *allow, size_t nallow)
+{
+    int i = cw_http_find(r, "origin", NULL);
+    if (i < 0)
+        return 1; /* not a browser: nothing to hijack */
+    const char *o = r->data + r->hdr[i].value.off;
+    size_t on = r->hdr[i].value.len;
+    for (size_t k = 0; k < nallow; k++) {
+        size_t al = strlen(allow[k]);
+        if (strcmp(allow[k], "*") == 0 || (al == on && ieq_n(allow[k], o, on)))
+            return 1;
+    }
+    if (on > 7 && ieq_n(o, "http://", 7)) {
+        o += 7;
+        on -= 7;
+    } else if (on > 8 && ieq_n(o, "https://", 8)) {
+        o += 8;
+        on -= 8;
+    } else {
+        return 0; /* "null", file://, ... */
+    }
+    if (memchr(o, '/', on))
+        return 0; /* an origin has no path */
+    int h = cw_http_find(r, "host", NULL);
+    if (h < 0)
+        return 0;
+    /* Host names are compared, ports are not: like Channels' check against
+     * ALLOWED_HOSTS, a page served on port 80 may open a socket on 8080. */
+    const char *host = r->data + r->hdr[h].value.off;
+    size_t hn = host_len(host, r->hdr[h].value.len);
+    on = host_len(o, on);
+    return on > 0 && on == hn && ieq_n(o, host, on);
+}
+
+const char *cw_auth_find_token(const cw_http_req *r, const char *cookie, const char *param)
+{
+    const char *a = cw_http_header_value(r, "authorization");
+    if (a && strlen(a) > 7 && ieq_n(a, "bearer ", 7)) {
+        a += 7;
+        while (*a == ' ')
+            a++;
+        if (*a)
+            return a;
+    }
+    const char *t;
+    if (cookie && (t = cw_http_cookie(r, cookie)) != NULL && *t)
+        return t;
+    if (param && (t = cw_http_param(r, param)) != NULL && *t)
+        return t;
+    return NULL;
+}
+
+void cw_auth_users_init(void)
+{
+    cw_pool_init(&user_pool, "user", user_store, sizeof(cw_auth_user), CONFIG_MAX_USERS);
+}
+
+cw_auth_user *cw_auth_user_get(const char *id, const char *name)
+{
+    /* Tabs of one user share a record: a linear scan of the records ever
+     * used is fine for a once-per-connection event. */
+    for (uint32_t i = 0; i < user_pool.bump; i++) {
+        cw_auth_user *u = (cw_auth_user *)(void *)(user_pool.base + (size_t)i * user_pool.block_size);
+        if (u->refs && strcmp(u->id, id) == 0) {
+            u->refs++;
+            if (name && *name)
+                strncpy(u->name, name, sizeof u->name - 1);
+            return u;
+        }
+    }
+    cw_auth_user *u = cw_pool_get(&user_pool);
+    if (!u)
+        return NULL;
+    memset(u, 0, sizeof *u);
+    u->refs = 1;
+    strncpy(u->id, id, sizeof u->id - 1);
+    if (name)
+        strncpy(u->name, name, sizeof u->name - 1);
+    return u;
+}
+
+void cw_auth_user_put(cw_auth_user *u)
+{
+    if (u && --u->refs == 0)
+        cw_pool_put(&user_pool, u); /* refs stays 0: the link overlays id */
+}
+
+unsigned cw_auth_users_in_use(void)
+{
+    return user_pool.used;
+}

@@ -1,0 +1,1318 @@
+/* conn.c: the connection state machine. Reads land in one loop-wide buffer
+ * and every complete frame in it is handled in that pass; only the
+ * unconsumed tail is kept (stash, or the reassembly buffer). Replies are
+ * queued and leave in one writev after the batch (cw_conn_after_batch). */
+#include "core/conn.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/utf8.h"
+#include "core/auth.h"
+#include "core/runtime.h"
+#include "core/transport.h"
+#include "proto/frame.h"
+#include "proto/handshake.h"
+#include "proto/router.h"
+#include "proto/static.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SLOTS CW_CONN_SLOTS
+#define STASH_MAX 256          /* > largest incomplete header or control frame */
+#define DIRECT_READ_MIN 2048   /* stream payloads this large straight into the message block */
+#define IOV_BATCH 64
+
+/* An idle connection owns nothing but its slot, so the slot is the memory
+ * per idle connection (make bench: idle_10k, target 0.25 KiB). Its fixed
+ * part, before the configured argument and user-data arrays and without
+ * what TLS adds to the transport, is held to 152 bytes on 64-bit hosts;
+ * grow it only with a reason. */
+#if UINTPTR_MAX > 0xffffffffu
+_Static_assert(offsetof(struct cw_conn, args) - (sizeof(cw_transport) - sizeof(struct cw_io)) <= 152,
+               "struct cw_conn grew: every idle connection pays for it");
+#endif
+CW_POOL_STORAGE(conn_store, sizeof(struct cw_conn), SLOTS);
+CW_POOL_STORAGE(req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
+static cw_pool conn_pool, req_pool;
+static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
+
+static void on_io(struct cw_io *io, unsigned events);
+static void on_timer(struct cw_timer *t);
+#if defined(CONFIG_STATIC_FILES)
+static void send_file(cw_conn *c);
+#endif
+
+#define CONN_OF(ptr, member) ((cw_conn *)(void *)((char *)(ptr) - offsetof(cw_conn, member)))
+
+static uint32_t now32(void)
+{
+    return (uint32_t)cw_reactor_now();
+}
+
+static int would_block(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* ---- upcalls and the after-batch list ---- */
+
+static void (*closed_hook)(cw_conn *c);
+static void (*slot_freed_hook)(void);
+static size_t (*report_hook)(char *out, size_t cap);
+
+void cw_conn_on_closed(void (*fn)(cw_conn *c))
+{
+    closed_hook = fn;
+}
+
+void cw_conn_on_slot_freed(void (*fn)(void))
+{
+    slot_freed_hook = fn;
+}
+
+void cw_conn_on_report(size_t (*fn)(char *out, size_t cap))
+{
+    report_hook = fn;
+}
+
+/* Connections with work for after the batch, in the order they asked. A
+ * ring with room for every slot (a connection is in it at most once, by
+ * CW_CF_DIRTY); only its used part is ever touched, so an idle
+ * connection costs it no resident memory. */
+static cw_conn *dirty_ring[SLOTS];
+static unsigned dirty_first, dirty_count;
+
+/* Queues c for the after-batch pass (flush, or free when closed). */
+static void mark_dirty(cw_conn *c)
+{
+    if (c->flags & CW_CF_DIRTY)
+        return;
+    c->flags |= CW_CF_DIRTY;
+    dirty_ring[(dirty_first + dirty_count) % SLOTS] = c;
+    dirty_count++;
+}
+
+/* ---- the transport, with the after-batch read TLS may need ---- */
+
+static ssize_t conn_recv(cw_conn *c, void *buf, size_t len)
+{
+    ssize_t n = cw_transport_recv(&c->xp, buf, len);
+    if (n > 0 && cw_transport_pending(&c->xp)) {
+        /* Decrypted bytes wait inside TLS, where the poller cannot see
+         * them: come back after this batch. */
+        c->flags |= CW_CF_RX_AGAIN;
+        mark_dirty(c);
+    }
+    return n;
+}
+
+void cw_conn_pool_init(unsigned max_conns)
+{
+    dirty_first = dirty_count = 0;
+    cw_pool_init(&conn_pool, "conn", conn_store, sizeof(struct cw_conn), SLOTS);
+    conn_pool.limit = max_conns + CONFIG_REJECT_SLOTS;
+    cw_pool_init(&req_pool, "http", req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
+}
+
+unsigned cw_conn_count(void)
+{
+    return conn_pool.used;
+}
+
+unsigned cw_conn_id(const cw_conn *c)
+{
+    return cw_pool_index(&conn_pool, c);
+}
+
+/* The request buffer, while the connection holds one. */
+static cw_http_req *conn_req(const cw_conn *c)
+{
+    return c->flags & CW_CF_STASH ? NULL : c->hold.req;
+}
+
+static void drop_stash(cw_conn *c)
+{
+    if (c->flags & CW_CF_STASH) {
+        cw_pool_put(&cw_buf_io_pool, c->hold.stash);
+        c->hold.stash = NULL;
+        c->flags &= (uint16_t)~CW_CF_STASH;
+        c->stash_len = 0;
+    }
+}
+
+const cw_consumer *cw_conn_consumer(const cw_conn *c)
+{
+    return c->flags & CW_CF_CONSUMER ? cw_rt.opt.routes[c->route].consumer : NULL;
+}
+
+/* ---- interest and teardown ---- */
+
+/* Back-pressure: a client whose replies pile up is not read until they
+ * drain, so its own traffic cannot grow our memory. Paused above half the
+ * queue bound, resumed at a quarter. Asked before every read too: a second
+ * read in one batch (TLS: decrypted bytes waiting in mbedTLS) comes before
+ * the flush that would otherwise bring the flag up to date. */
+static int rx_paused(cw_conn *c)
+{
+    uint32_t q = c->tx.bytes, max = cw_rt.opt.sendq_max;
+    if (q > max / 2)
+        c->flags |= CW_CF_RX_PAUSED;
+    else if (q <= max / 4)
+        c->flags &= (uint16_t)~CW_CF_RX_PAUSED;
+    return (c->flags & CW_CF_RX_PAUSED) != 0;
+}
+
+static void update_interest(cw_conn *c)
+{
+    unsigned ev = 0;
+    if (!rx_paused(c) && c->state != CW_ST_FILE)
+        ev |= CW_PORT_IN;
+    /* Resuming a paused reader: what TLS already decrypted will not show
+     * up as readiness. */
+    if ((ev & CW_PORT_IN) && cw_transport_pending(&c->xp) && !(c->flags & CW_CF_RX_AGAIN)) {
+        c->flags |= CW_CF_RX_AGAIN;
+        mark_dirty(c);
+    }
+    if (c->tx.head || c->state == CW_ST_FILE || cw_transport_wants_write(&c->xp))
+        ev |= CW_PORT_OUT;
+    cw_reactor_set(&c->xp.io, ev);
+}
+
+static void release_buffers(cw_conn *c)
+{
+    cw_txq_clear(&c->tx);
+    cw_http_req *r = conn_req(c);
+    if (r && r->file_fd >= 0) {
+        cw_port_close(r->file_fd);
+        r->file_fd = -1;
+    }
+    if (r) {
+        cw_pool_put(&req_pool, r);
+        c->hold.req = NULL;
+    }
+    drop_stash(c);
+    if (c->rx.msg) {
+        cw_buf_put(c->rx.msg);
+        c->rx.msg = NULL;
+    }
+}
+
+/* Tells the consumer, once, that its connection ended. */
+static void notify(cw_conn *c, int code)
+{
+    const cw_consumer *consumer = cw_conn_consumer(c);
+    if (c->flags & CW_CF_NOTIFIED || !consumer)
+        return;
+    c->flags |= CW_CF_NOTIFIED;
+    c->close_code = (uint16_t)code;
+    if (consumer->disconnect)
+        consumer->disconnect(c, code);
+    /* After the callback, so it can still tell its groups goodbye. */
+    if (closed_hook)
+        closed_hook(c);
+}
+
+/* Closes the socket now. The slot is freed after this batch, so events
+ * still queued for it find it CLOSED and are ignored. */
+static void drop(cw_conn *c, int code)
+{
+    if (c->state == CW_ST_CLOSED || c->state == CW_ST_FREE)
+        return;
+    if (c->state == CW_ST_HTTP || c->state == CW_ST_FILE)
+        cw_rt.stats.conns_http--;
+    c->state = CW_ST_CLOSED;
+    notify(c, code);
+    cw_timer_cancel(&c->timer);
+    cw_reactor_forget(&c->xp.io);
+    cw_port_close(c->xp.io.fd);
+    c->xp.io.fd = -1;
+    cw_transport_close(&c->xp);
+    release_buffers(c);
+    mark_dirty(c);
+}
+
+/* Queues a frame with no bound check (control frames, the close frame). */
+static int queue_frame(cw_conn *c, unsigned op, const void *data, size_t len)
+{
+    uint8_t hdr[CW_FRAME_MAX_HEADER];
+    size_t hl = cw_frame_header(hdr, op, 1, len, NULL);
+    int rc = cw_txq_append(&c->tx, hdr, hl, data, len);
+    if (rc == 0)
+        mark_dirty(c);
+    return rc;
+}
+
+static int queue_close(cw_conn *c, int code, const char *reason)
+{
+    uint8_t p[CW_FRAME_MAX_CONTROL];
+    size_t n = 0;
+    if (code != CW_CLOSE_NO_STATUS) {
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > CW_FRAME_MAX_CONTROL - 2)
+            rl = CW_FRAME_MAX_CONTROL - 2;
+        p[0] = (uint8_t)(code >> 8);
+        p[1] = (uint8_t)code;
+        if (rl)
+            memcpy(p + 2, reason, rl);
+        n = 2 + rl;
+    }
+    return queue_frame(c, CW_OP_CLOSE, p, n);
+}
+
+/* Nothing more will be said: flush, half-close, wait for the peer's FIN. */
+static void enter_drain(cw_conn *c)
+{
+    if (c->state == CW_ST_HTTP || c->state == CW_ST_FILE)
+        cw_rt.stats.conns_http--;
+    c->state = CW_ST_DRAIN;
+    cw_timer_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
+    mark_dirty(c);
+}
+
+/* Our side starts the close handshake (application, shutdown, ping timeout). */
+static void start_close(cw_conn *c, int code, const char *reason)
+{
+    if (queue_close(c, code, reason) < 0) {
+        drop(c, code);
+        return;
+    }
+    c->state = CW_ST_CLOSING;
+    cw_timer_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
+    notify(c, code);
+}
+
+/* The peer broke the protocol: say why, then stop listening to it. */
+static void fail(cw_conn *c, int code, const char *why)
+{
+    if (code == CW_CLOSE_TRY_AGAIN)
+        cw_rt.stats.pool_exhausted++;
+    else
+        cw_rt.stats.protocol_errors++;
+    cw_log(CW_LOG_DEBUG, "conn %u: closing %d: %s", cw_conn_id(c), code, why);
+    if (c->state == CW_ST_CLOSING) {
+        /* Our close frame is already out: a connection sends one close. */
+        enter_drain(c);
+        return;
+    }
+    if (queue_close(c, code, why) < 0) {
+        drop(c, code);
+        return;
+    }
+    enter_drain(c);
+    notify(c, code);
+}
+
+/* ---- HTTP ---- */
+
+static void http_answer(cw_conn *c, int status, const char *why)
+{
+    char buf[512];
+    const char *extra = NULL;
+    if (status == 426)
+        extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+    else if (status == 405)
+        extra = "Allow: GET, HEAD\r\n";
+    else if (status == 401)
+        extra = "WWW-Authenticate: Bearer\r\n";
+    else if (status == 503)
+        extra = "Retry-After: 1\r\n";
+    if (status == 401 || status == 403)
+        cw_rt.stats.auth_failures++;
+    size_t n = cw_http_error_response(buf, sizeof buf, status, extra);
+    cw_http_req *r = conn_req(c);
+    if (n > 0 && r && cw_http_span_eq(r, r->method, "HEAD")) {
+        const char *end = strstr(buf, "\r\n\r\n"); /* a HEAD answer has no body */
+        if (end)
+            n = (size_t)(end + 4 - buf);
+    }
+    if (status != 503)
+        cw_rt.stats.http_errors++;
+    char peer[64];
+    cw_port_peer_format(&c->peer, peer, sizeof peer);
+    cw_log(status >= 500 ? CW_LOG_WARN : CW_LOG_INFO, "%s: %d %s", peer, status, why);
+    if (r) {
+        cw_pool_put(&req_pool, r);
+        c->hold.req = NULL;
+    }
+    cw_txq_clear(&c->tx);
+    if (n == 0 || cw_txq_append(&c->tx, buf, n, NULL, 0) < 0) {
+        drop(c, 0);
+        return;
+    }
+    enter_drain(c);
+}
+
+static void feed(cw_conn *c, uint8_t *buf, size_t len);
+
+static void arm_ping(cw_conn *c)
+{
+    if (cw_rt.opt.ping_interval_ms)
+        cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms, on_timer);
+    else
+        cw_timer_cancel(&c->timer);
+}
+
+#if defined(CONFIG_STATIC_FILES)
+/* Static files: GET and HEAD below --www; the body goes out by sendfile
+ * from flush() as the socket drains. */
+static void serve_static(cw_conn *c)
+{
+    cw_http_req *r = conn_req(c);
+    int head = cw_http_span_eq(r, r->method, "HEAD");
+    if (!head && !cw_http_span_eq(r, r->method, "GET")) {
+        http_answer(c, 405, "method not allowed for a file");
+        return;
+    }
+    char rel[256];
+    uint64_t size;
+    int fd = -1;
+    if (cw_static_resolve(r->data + r->path.off, rel, sizeof rel) == 0)
+        fd = cw_port_open_file(cw_rt.www_fd, rel, &size);
+    if (fd < 0) {
+        http_answer(c, 404, "no such file");
+        return;
+    }
+    char hdr[320];
+    int n = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
+                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Connection: close\r\n\r\n",
+                     cw_static_mime(rel), (unsigned long long)size);
+    if (cw_txq_append(&c->tx, hdr, (size_t)n, NULL, 0) < 0) {
+        cw_port_close(fd);
+        drop(c, 0);
+        return;
+    }
+    cw_log(CW_LOG_DEBUG, "conn %u: %s /%s (%llu bytes)", cw_conn_id(c), head ? "HEAD" : "GET",
+           rel, (unsigned long long)size);
+    if (head || size == 0) {
+        cw_port_close(fd);
+        cw_pool_put(&req_pool, r);
+        c->hold.req = NULL;
+        enter_drain(c);
+        return;
+    }
+    r->file_fd = fd;
+    r->file_off = 0;
+    r->file_left = size;
+    c->state = CW_ST_FILE;
+    cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+    mark_dirty(c);
+}
+
+/* Sends more of a static file; called once the queue has drained. */
+static void send_file(cw_conn *c)
+{
+    cw_http_req *r = conn_req(c);
+    if (!cw_transport_can_sendfile(&c->xp) && r->file_left > 0) {
+        /* No sendfile through TLS: the next piece goes through the queue,
+         * at most 32 KiB of I/O blocks at a time. */
+        size_t chunk = r->file_left > 32768 ? 32768 : (size_t)r->file_left;
+        ssize_t n = cw_port_pread(r->file_fd, loop_buf, chunk, r->file_off);
+        if (n <= 0 || cw_txq_append(&c->tx, loop_buf, (size_t)n, NULL, 0) < 0) {
+            drop(c, 0);
+            return;
+        }
+        r->file_off += (uint64_t)n;
+        r->file_left -= (uint64_t)n;
+        cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+        mark_dirty(c);
+        return;
+    }
+    while (r->file_left > 0) {
+        size_t chunk = r->file_left > (1u << 20) ? (1u << 20) : (size_t)r->file_left;
+        ssize_t n = cw_port_sendfile(c->xp.io.fd, r->file_fd, &r->file_off, chunk);
+        if (n < 0 && would_block())
+            return;
+        if (n <= 0) {
+            drop(c, 0); /* the file shrank, or the peer went away */
+            return;
+        }
+        r->file_left -= (uint64_t)n;
+        cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+    }
+    cw_port_close(r->file_fd);
+    r->file_fd = -1;
+    cw_pool_put(&req_pool, r);
+    c->hold.req = NULL;
+    c->state = CW_ST_HTTP; /* so enter_drain accounts it as it left HTTP */
+    enter_drain(c);
+}
+#endif /* CONFIG_STATIC_FILES */
+
+/* Checks that run before any consumer code: Origin, the built-in JWT,
+ * the auth hook, the route's auth requirement. Returns 0 or a status. */
+static int authorize(cw_conn *c, const cw_route *route)
+{
+    cw_http_req *r = conn_req(c);
+    const cw_options *o = &cw_rt.opt;
+    if (!cw_auth_origin_allowed(r, o->allow_origins, o->nallow_origins)) {
+        cw_log(CW_LOG_INFO, "conn %u: Origin '%s' not allowed", cw_conn_id(c),
+               cw_http_header_value(r, "origin"));
+        return 403;
+    }
+#if defined(CONFIG_JWT)
+    if (o->jwt_secret) {
+        const char *tok = cw_auth_find_token(r, o->jwt_cookie ? o->jwt_cookie : "jwt",
+                                             o->jwt_query ? o->jwt_query : "token");
+        if (tok) {
+            cw_jwt_config cfg = {(const uint8_t *)o->jwt_secret, o->jwt_secret_len,
+                                 o->jwt_id_claim ? o->jwt_id_claim : "user_id",
+                                 o->jwt_name_claim ? o->jwt_name_claim : "username",
+                                 (int64_t)o->jwt_leeway_s};
+            cw_jwt_claims cl;
+            int rc = cw_jwt_verify(&cfg, tok, strlen(tok), cw_port_wall_seconds(), &cl);
+            if (rc != CW_JWT_OK) {
+                cw_log(CW_LOG_INFO, "conn %u: token refused: %s", cw_conn_id(c),
+                       cw_jwt_strerror(rc));
+                return 401;
+            }
+            if (cw_set_user(c, cl.id, cl.name) < 0)
+                return 503;
+        }
+    }
+#endif
+    if (o->auth) {
+        int st = o->auth(c);
+        if (st)
+            return st >= 400 && st <= 599 ? st : 403;
+    }
+    if ((route->flags & CW_ROUTE_AUTH) && !c->auth_user)
+        return 401;
+    return 0;
+}
+
+#if defined(CONFIG_STATS_ENDPOINT)
+/* GET /stats: the counters and pools as text, the same report as the
+ * control socket's "stats" (this connection counts in conns_http and the
+ * conn pool; its request buffer is given back first). */
+static void serve_stats(cw_conn *c)
+{
+    cw_http_req *r = conn_req(c);
+    int head = cw_http_span_eq(r, r->method, "HEAD");
+    if (!head && !cw_http_span_eq(r, r->method, "GET")) {
+        http_answer(c, 405, "method not allowed for /stats");
+        return;
+    }
+    cw_pool_put(&req_pool, r);
+    c->hold.req = NULL;
+    char body[4096], hdr[200];
+    size_t bn = report_hook ? report_hook(body, sizeof body) : 0;
+    int hn = snprintf(hdr, sizeof hdr,
+                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+                      "Connection: close\r\n\r\n", bn);
+    if (hn <= 0 || cw_txq_append(&c->tx, hdr, (size_t)hn, body, head ? 0 : bn) < 0) {
+        drop(c, 0);
+        return;
+    }
+    enter_drain(c);
+}
+#endif
+
+/* A complete request head goes through these steps in turn: route it
+ * (or answer it as plain HTTP), check the upgrade, open the consumer's
+ * view (authorise, connect), then send the 101, or refuse. */
+
+/* Step 1: the route for the path, its arguments into c->args. A request
+ * that is not for a route is answered here as plain HTTP: /stats, a static
+ * file, or 404. Returns the route's index, or -1 when answered. */
+static int route_request(cw_conn *c, cw_http_req *r)
+{
+    /* NUL-terminate the path in place: the byte after it is '?' or ' '. */
+    r->data[r->path.off + r->path.len] = 0;
+#if defined(CONFIG_STATS_ENDPOINT)
+    if (cw_rt.opt.stats_endpoint && cw_http_span_eq(r, r->path, "/stats") &&
+        !cw_handshake_is_upgrade(r)) {
+        serve_stats(c);
+        return -1;
+    }
+#endif
+    int ri = cw_route_find(cw_rt.opt.routes, cw_rt.opt.nroutes, r->data + r->path.off, r->path.len,
+                           c->args, sizeof c->args);
+    if (ri >= 0) {
+        c->route = (uint8_t)ri;
+        return ri;
+    }
+#if defined(CONFIG_STATIC_FILES)
+    if (cw_rt.www_fd >= 0 && !cw_handshake_is_upgrade(r)) {
+        serve_static(c);
+        return -1;
+    }
+#endif
+    http_answer(c, 404, "no route for the path");
+    return -1;
+}
+
+/* Step 2: a valid WebSocket upgrade (RFC 6455 4.2.1), else its error
+ * status (400, 426, ...) is answered. Returns 1 when valid. */
+static int upgrade_valid(cw_conn *c, const cw_http_req *r, cw_handshake *hs)
+{
+    cw_handshake_check(r, hs);
+    if (hs->status == 101)
+        return 1;
+    http_answer(c, hs->status, hs->why);
+    return 0;
+}
+
+/* Step 3: the consumer's view of the connection comes to exist (scope,
+ * user data, OPEN); the checks that need no consumer code run first, then
+ * connect. Returns 0 when accepted, else the HTTP status to refuse with. */
+static int open_consumer(cw_conn *c, cw_http_req *r, const cw_route *route)
+{
+    cw_http_prepare_scope(r);
+    c->flags |= CW_CF_CONSUMER;
+    memset(c->user, 0, sizeof c->user);
+    cw_rt.stats.conns_http--;
+    c->state = CW_ST_OPEN;
+    c->close_code = 0;
+    int st = authorize(c, route);
+    if (st == 0 && route->consumer->connect)
+        st = route->consumer->connect(c);
+    if (st == 0 && c->close_code)
+        st = 403; /* cw_close inside connect refuses the upgrade */
+    if (st != 0 && (st < 400 || st > 599))
+        st = 403;
+    return st;
+}
+
+/* The one way back from step 3: the consumer's view is undone without a
+ * disconnect (its connect did not succeed) and the client gets status. */
+static void refuse(cw_conn *c, int status)
+{
+    if (closed_hook)
+        closed_hook(c); /* groups that connect joined */
+    c->flags &= (uint16_t)~CW_CF_CONSUMER;
+    c->state = CW_ST_HTTP;
+    cw_rt.stats.conns_http++;
+    http_answer(c, status, status == 401 || status == 403 ? "not authorized"
+                                                          : "refused by the consumer");
+}
+
+/* Step 4: the 101, in front of anything connect already sent; then the
+ * frames pipelined behind the request, parsed from the request buffer
+ * itself, which is then given back. */
+static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
+{
+    char head[320];
+    size_t hn = cw_handshake_response(head, sizeof head, hs->accept, c->subprotocol);
+    if (hn == 0 || cw_txq_prepend(&c->tx, head, hn) < 0) {
+        cw_rt.stats.pool_exhausted++;
+        drop(c, CW_CLOSE_TRY_AGAIN);
+        return;
+    }
+    cw_rt.stats.upgraded++;
+    cw_rt.stats.conns_open++;
+    c->flags |= CW_CF_UPGRADED;
+    c->last_rx_ms = now32();
+    arm_ping(c);
+    mark_dirty(c);
+    c->hold.req = NULL;
+    if (r->pos < r->len)
+        feed(c, (uint8_t *)r->data + r->pos, (size_t)(r->len - r->pos));
+    cw_pool_put(&req_pool, r);
+}
+
+static void handle_request(cw_conn *c)
+{
+    cw_http_req *r = conn_req(c);
+    if (c->flags & CW_CF_REJECT) {
+        cw_rt.stats.rejected_full++;
+        http_answer(c, 503, "no free connection slot");
+        return;
+    }
+    int ri = route_request(c, r);
+    cw_handshake hs;
+    if (ri < 0 || !upgrade_valid(c, r, &hs))
+        return;
+    int st = open_consumer(c, r, &cw_rt.opt.routes[ri]);
+    if (c->state != CW_ST_OPEN)
+        return; /* dropped meanwhile (by the consumer, or for want of memory) */
+    if (st != 0)
+        refuse(c, st);
+    else
+        reply_upgrade(c, r, &hs);
+}
+
+static void read_http(cw_conn *c)
+{
+    cw_http_req *r = conn_req(c);
+    ssize_t n = conn_recv(c, r->data + r->len, sizeof r->data - r->len);
+    if (n <= 0) {
+        if (n < 0 && would_block())
+            return;
+        drop(c, 0); /* gone before finishing its request */
+        return;
+    }
+    r->len = (uint16_t)(r->len + n);
+    int st = cw_http_parse(r);
+    if (st == CW_HTTP_MORE)
+        return;
+    if (st != CW_HTTP_DONE) {
+        http_answer(c, st, st == 431 ? "request head too large"
+                           : st == 414 ? "request line too long"
+                                       : "malformed request");
+        return;
+    }
+    handle_request(c);
+}
+
+/* ---- WebSocket receive ---- */
+
+static int rx_reserve(void *ctx, cw_ws_rx *rx, size_t need)
+{
+    (void)ctx;
+    if (need == 0)
+        need = 1;
+    if (rx->msg && cw_buf_cap(rx->msg) >= need)
+        return 0;
+    size_t cap;
+    uint8_t *b = cw_buf_get(need, &cap);
+    if (!b)
+        return -1;
+    if (rx->msg) {
+        memcpy(b, rx->msg, rx->msg_len);
+        cw_buf_put(rx->msg);
+    }
+    rx->msg = b;
+    return 0;
+}
+
+static void rx_release(void *ctx, cw_ws_rx *rx)
+{
+    (void)ctx;
+    cw_buf_put(rx->msg);
+    rx->msg = NULL;
+}
+
+static int rx_message(void *ctx, unsigned op, uint8_t *data, size_t len)
+{
+    cw_conn *c = ctx;
+    if (c->state != CW_ST_OPEN)
+        return 0; /* closing: data is read and dropped */
+    cw_rt.stats.msgs_in++;
+    const cw_consumer *consumer = cw_conn_consumer(c);
+    if (consumer->receive) {
+        static const uint8_t empty[1];
+        cw_msg m = {(int)op, data ? data : empty, len};
+        consumer->receive(c, &m);
+    }
+    /* After cw_close keep parsing: the peer's close frame may follow. */
+    return c->state != CW_ST_OPEN && c->state != CW_ST_CLOSING;
+}
+
+static int rx_control(void *ctx, unsigned op, uint8_t *data, size_t len)
+{
+    cw_conn *c = ctx;
+    if (op == CW_OP_PING) {
+        if (c->state == CW_ST_OPEN && queue_frame(c, CW_OP_PONG, data, len) < 0) {
+            fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a pong");
+            return 1;
+        }
+        return 0;
+    }
+    if (op == CW_OP_PONG)
+        return 0; /* any traffic already counts as life */
+    /* CLOSE */
+    uint16_t code;
+    int bad = cw_frame_close_parse(data, len, &code);
+    if (bad) {
+        fail(c, bad, bad == CW_CLOSE_INVALID_DATA ? "close reason is not UTF-8" : "bad close code");
+        return 1;
+    }
+    if (c->state == CW_ST_OPEN) {
+        /* Echo the peer's code, then let it see our FIN. */
+        if (queue_close(c, code, NULL) < 0) {
+            drop(c, code);
+            return 1;
+        }
+        enter_drain(c);
+        notify(c, code);
+    } else {
+        enter_drain(c); /* the answer to our own close */
+    }
+    return 1;
+}
+
+static const cw_ws_rx_ops rx_ops = {rx_reserve, rx_release, rx_message, rx_control};
+
+static void handle_rx_result(cw_conn *c, int rc)
+{
+    if (rc > 0)
+        fail(c, rc, rc == CW_CLOSE_TOO_BIG       ? "message too big"
+                    : rc == CW_CLOSE_INVALID_DATA ? "invalid UTF-8"
+                    : rc == CW_CLOSE_TRY_AGAIN    ? "no buffer for the message"
+                                                  : "protocol error");
+}
+
+/* Parses buf (unmasking in place); keeps an incomplete tail in the stash. */
+static void feed(cw_conn *c, uint8_t *buf, size_t len)
+{
+    size_t used = 0;
+    int rc = cw_ws_rx_feed(&c->rx, buf, len, &used, cw_rt.opt.max_message, &rx_ops, c);
+    if (rc != CW_RX_OK) {
+        handle_rx_result(c, rc);
+        return;
+    }
+    size_t left = len - used;
+    if (left == 0)
+        return;
+    uint8_t *stash = left > STASH_MAX ? NULL : cw_pool_get(&cw_buf_io_pool);
+    if (!stash) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a partial frame");
+        return;
+    }
+    memcpy(stash, buf + used, left);
+    c->hold.stash = stash;
+    c->flags |= CW_CF_STASH;
+    c->stash_len = (uint16_t)left;
+}
+
+static void read_ws(cw_conn *c)
+{
+    size_t room;
+    uint8_t *direct = cw_ws_rx_direct(&c->rx, &room);
+    ssize_t n;
+    if (direct && room >= DIRECT_READ_MIN) {
+        /* A large payload is streaming: read it where it belongs. */
+        n = conn_recv(c, direct, room);
+        if (n > 0) {
+            c->last_rx_ms = now32();
+            c->flags &= (uint16_t)~CW_CF_PING_SENT;
+            handle_rx_result(c, cw_ws_rx_direct_done(&c->rx, (size_t)n, &rx_ops, c));
+            return;
+        }
+    } else {
+        size_t pre = c->stash_len;
+        if (pre)
+            memcpy(loop_buf, c->hold.stash, pre);
+        /* Read at most half the queue bound: replies to one read (an echo
+         * is as long as its input) then always fit beside what the pause
+         * threshold lets pile up, so back-pressure, not 1008, slows it.
+         * The part of a message read earlier is answered with this read's
+         * bytes too: count it (short reads split messages all the time). */
+        size_t want = cw_rt.opt.sendq_max / 2, held = c->rx.msg_len;
+        want = want > held + 1024 ? want - held : 1024;
+        if (want > CONFIG_READ_BUF_SIZE)
+            want = CONFIG_READ_BUF_SIZE;
+        n = conn_recv(c, loop_buf + pre, want);
+        if (n > 0) {
+            drop_stash(c);
+            c->last_rx_ms = now32();
+            c->flags &= (uint16_t)~CW_CF_PING_SENT;
+            feed(c, loop_buf, pre + (size_t)n);
+            return;
+        }
+    }
+    if (n < 0 && would_block())
+        return;
+    drop(c, CW_CLOSE_ABNORMAL); /* EOF or reset without a close frame */
+}
+
+static void read_discard(cw_conn *c)
+{
+    ssize_t n = conn_recv(c, loop_buf, CONFIG_READ_BUF_SIZE);
+    if (n > 0 || (n < 0 && would_block()))
+        return;
+    drop(c, CW_CLOSE_ABNORMAL); /* FIN (or reset): the close is complete */
+}
+
+/* ---- sending ---- */
+
+static void flush(cw_conn *c)
+{
+    struct iovec iov[IOV_BATCH];
+    while (c->tx.head) {
+        int n = cw_txq_iov(&c->tx, iov, IOV_BATCH);
+        size_t want = 0;
+        for (int i = 0; i < n; i++)
+            want += iov[i].iov_len;
+        ssize_t w = cw_transport_sendv(&c->xp, iov, n);
+        if (w < 0) {
+            if (would_block())
+                break;
+            drop(c, CW_CLOSE_ABNORMAL);
+            return;
+        }
+        cw_txq_consume(&c->tx, (size_t)w);
+        if ((size_t)w < want)
+            break;
+    }
+#if defined(CONFIG_STATIC_FILES)
+    if (!c->tx.head && c->state == CW_ST_FILE) {
+        send_file(c);
+        if (c->state == CW_ST_CLOSED)
+            return;
+    }
+#endif
+    if (!c->tx.head && c->state == CW_ST_DRAIN && !(c->flags & CW_CF_SHUT_WR)) {
+        cw_transport_shutdown(&c->xp);
+        c->flags |= CW_CF_SHUT_WR;
+    }
+    update_interest(c);
+}
+
+/* The bound is on what piles up: one frame into an empty queue always goes
+ * (else a max-size message could never be echoed: its header would tip it
+ * over a bound equal to the message limit). Applies the overflow policy. */
+static int queue_overflows(cw_conn *c, size_t add)
+{
+    uint32_t max = cw_rt.opt.sendq_max;
+    if (!c->tx.bytes || c->tx.bytes + add <= max)
+        return 0;
+    cw_rt.stats.sendq_overflows++;
+#if !defined(CONFIG_SENDQ_DROP)
+    cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
+    start_close(c, CW_CLOSE_POLICY, "send queue full");
+#endif
+    return 1;
+}
+
+int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len)
+{
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    uint8_t hdr[CW_FRAME_MAX_HEADER];
+    size_t hl = cw_frame_header(hdr, opcode, 1, len, NULL);
+    if (len > cw_rt.opt.sendq_max)
+        return CW_ETOOBIG;
+    if (queue_overflows(c, hl + len))
+        return CW_EFULL;
+    if (!c->tx.head && len >= CONFIG_IO_BUF_SIZE) {
+        /* Large and nothing waiting: try the socket first, queue the rest. */
+        struct iovec iov[2] = {{hdr, hl}, {(void *)(uintptr_t)data, len}};
+        ssize_t w = cw_transport_sendv(&c->xp, iov, 2);
+        if (w < 0 && !would_block()) {
+            drop(c, CW_CLOSE_ABNORMAL);
+            return CW_ECLOSED;
+        }
+        size_t sent = w > 0 ? (size_t)w : 0;
+        size_t hsent = sent < hl ? sent : hl;
+        size_t psent = sent - hsent;
+        cw_rt.stats.msgs_out++;
+        if (sent == hl + len)
+            return 0;
+        if (cw_txq_append(&c->tx, hdr + hsent, hl - hsent, (const uint8_t *)data + psent,
+                          len - psent) < 0) {
+            cw_rt.stats.pool_exhausted++;
+            drop(c, CW_CLOSE_TRY_AGAIN); /* half a frame is out: cannot continue */
+            return CW_ENOMEM;
+        }
+        mark_dirty(c);
+        return 0;
+    }
+    if (cw_txq_append(&c->tx, hdr, hl, data, len) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer to send");
+        return CW_ENOMEM;
+    }
+    cw_rt.stats.msgs_out++;
+    mark_dirty(c);
+    return 0;
+}
+
+int cw_conn_queue_shared(cw_conn *c, cw_txq_shared *sh)
+{
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    if (queue_overflows(c, sh->len))
+        return CW_EFULL;
+    /* Sharing is an optimisation: with every queue reference in use (many
+     * members, many broadcasts in flight) the member gets its own copy in
+     * its I/O blocks, as a frame sent to it alone would. */
+    if (cw_txq_append_shared(&c->tx, sh) < 0 &&
+        cw_txq_append(&c->tx, sh->data, sh->len, NULL, 0) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a broadcast");
+        return CW_ENOMEM;
+    }
+    cw_rt.stats.msgs_out++;
+    mark_dirty(c);
+    return 0;
+}
+
+/* ---- events ---- */
+
+/* Before any HTTP: the transport's handshake (TLS). Returns 1 once done. */
+static int transport_ready(cw_conn *c)
+{
+    if (cw_transport_ready(&c->xp))
+        return 1;
+    int rc = cw_transport_handshake(&c->xp, &c->peer);
+    if (rc == CW_TRANSPORT_PLAIN_HTTP) {
+        /* Plain HTTP on the TLS port: answer it in plain text. */
+        http_answer(c, 400, "plain HTTP sent to the TLS port");
+        return 0;
+    }
+    if (rc == CW_TRANSPORT_FAILED) {
+        cw_rt.stats.tls_failures++;
+        drop(c, 0);
+        return 0;
+    }
+    if (rc == CW_TRANSPORT_READY) {
+        /* The request may have come with the client's last handshake
+         * flight, already decrypted: read after this batch. */
+        c->flags |= CW_CF_RX_AGAIN;
+        mark_dirty(c);
+    }
+    update_interest(c);
+    return 0;
+}
+
+static void on_io(struct cw_io *io, unsigned events)
+{
+    cw_conn *c = CONN_OF(io, xp.io);
+    if (!transport_ready(c))
+        return;
+    if (events & CW_PORT_OUT && c->state != CW_ST_CLOSED)
+        flush(c);
+    if (!(events & CW_PORT_IN))
+        return;
+    switch (c->state) {
+    case CW_ST_HTTP:
+        read_http(c);
+        break;
+    case CW_ST_OPEN:
+    case CW_ST_CLOSING:
+        if (!rx_paused(c))
+            read_ws(c);
+        break;
+    case CW_ST_DRAIN:
+        read_discard(c);
+        break;
+    case CW_ST_FILE:
+        if (events & CW_PORT_ERR)
+            drop(c, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+static void on_timer(struct cw_timer *t)
+{
+    cw_conn *c = CONN_OF(t, timer);
+    switch (c->state) {
+    case CW_ST_HTTP:
+        cw_rt.stats.handshake_timeouts++;
+        cw_log(CW_LOG_DEBUG, "conn %u: handshake deadline passed", cw_conn_id(c));
+        drop(c, 0);
+        break;
+    case CW_ST_OPEN: {
+        uint32_t idle = now32() - c->last_rx_ms;
+        if (c->flags & CW_CF_PING_SENT) {
+            cw_rt.stats.ping_timeouts++;
+            fail(c, CW_CLOSE_INTERNAL, "ping timeout");
+        } else if (idle + CONFIG_TIMER_TICK_MS >= cw_rt.opt.ping_interval_ms) {
+            if (queue_frame(c, CW_OP_PING, NULL, 0) < 0) {
+                drop(c, CW_CLOSE_ABNORMAL);
+                return;
+            }
+            c->flags |= CW_CF_PING_SENT;
+            cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
+        } else {
+            cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms - idle, on_timer);
+        }
+        break;
+    }
+    default:
+        drop(c, CW_CLOSE_ABNORMAL); /* close handshake or drain took too long */
+        break;
+    }
+}
+
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
+{
+    cw_conn *c = cw_pool_get(&conn_pool);
+    cw_http_req *r = c ? cw_pool_get(&req_pool) : NULL;
+    if (!r) {
+        /* Not even a slot or request buffer to answer from: best effort
+         * (in plain text only: a TLS client could not read it). */
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Connection: close\r\nContent-Length: 0\r\n\r\n";
+        if (c)
+            cw_pool_put(&conn_pool, c);
+        if (!tls)
+            cw_port_send(fd, busy, sizeof busy - 1);
+        cw_port_close(fd);
+        cw_rt.stats.rejected_full++;
+        return;
+    }
+    memset(c, 0, offsetof(cw_conn, user));
+    if (cw_transport_open(&c->xp, fd, tls) < 0) {
+        cw_pool_put(&req_pool, r);
+        cw_pool_put(&conn_pool, c);
+        cw_port_close(fd);
+        cw_rt.stats.tls_refused++;
+        cw_log(CW_LOG_WARN, "TLS sessions or memory exhausted: refusing a connection");
+        return;
+    }
+    c->hold.req = r;
+    cw_http_init(r);
+    c->peer = *peer;
+    c->state = CW_ST_HTTP;
+    if (reject)
+        c->flags |= CW_CF_REJECT;
+    else
+        cw_rt.ws_slots_used++;
+    cw_rt.stats.conns_http++;
+    cw_rt.stats.accepted++;
+    if (cw_reactor_add(&c->xp.io, fd, CW_PORT_IN, on_io) < 0) {
+        drop(c, 0);
+        return;
+    }
+    cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+}
+
+static void after_batch_one(cw_conn *c)
+{
+    if (c->state == CW_ST_CLOSED) {
+        int counted = !(c->flags & CW_CF_REJECT);
+        if (c->flags & CW_CF_UPGRADED)
+            cw_rt.stats.conns_open--;
+        cw_auth_user_put(c->auth_user);
+        c->auth_user = NULL;
+        c->state = CW_ST_FREE;
+        cw_pool_put(&conn_pool, c);
+        if (counted)
+            cw_rt.ws_slots_used--;
+        if (slot_freed_hook)
+            slot_freed_hook();
+        return;
+    }
+    if (c->flags & CW_CF_RX_AGAIN) {
+        c->flags &= (uint16_t)~CW_CF_RX_AGAIN;
+        on_io(&c->xp.io, CW_PORT_IN);
+        if (c->state == CW_ST_CLOSED)
+            return; /* dropped: it is on the list again, to be freed */
+    }
+    if (c->state != CW_ST_FREE)
+        flush(c);
+}
+
+void cw_conn_after_batch(void)
+{
+    /* Flushing may close a connection, and a disconnect callback may queue
+     * to others: they join the end of this same queue. */
+    while (dirty_count > 0) {
+        cw_conn *c = dirty_ring[dirty_first];
+        dirty_first = (dirty_first + 1) % SLOTS;
+        dirty_count--;
+        c->flags &= (uint16_t)~CW_CF_DIRTY;
+        after_batch_one(c);
+    }
+}
+
+/* Walks every slot ever handed out (the pool never touches the rest). */
+void cw_conn_close_all(int code, const char *reason)
+{
+    for (uint32_t i = 0; i < conn_pool.bump; i++) {
+        cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+        if (c->state == CW_ST_OPEN)
+            start_close(c, code, reason);
+        else if (c->state == CW_ST_HTTP)
+            drop(c, 0);
+    }
+}
+
+void cw_conn_abort_all(void)
+{
+    for (uint32_t i = 0; i < conn_pool.bump; i++) {
+        cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+        if (c->state != CW_ST_FREE && c->state != CW_ST_CLOSED)
+            drop(c, CW_CLOSE_GOING_AWAY);
+    }
+}
+
+/* ---- public per-connection API ---- */
+
+/* The innermost group fan-out running, if any (cw_conn_fanout_begin). */
+static cw_conn_fanout *fanout_now;
+
+void cw_conn_fanout_begin(cw_conn_fanout *f, const void *data, size_t len)
+{
+    f->data = data;
+    f->len = len;
+    f->shared = NULL;
+    f->invalid = 0;
+    f->outer = fanout_now;
+    fanout_now = f;
+}
+
+void cw_conn_fanout_end(cw_conn_fanout *f)
+{
+    fanout_now = f->outer;
+    if (f->shared)
+        cw_txq_shared_unref(f->shared);
+}
+
+/* The fan-out's body, forwarded unchanged: encoded (and its UTF-8 checked)
+ * once for the whole fan-out, then shared. */
+static int send_fanout_text(cw_conn *c, cw_conn_fanout *f)
+{
+    if (!f->shared && !f->invalid) {
+        if (!cw_utf8_valid(f->data, f->len)) {
+            f->invalid = 1;
+        } else if (f->len <= cw_rt.opt.sendq_max) {
+            uint8_t hdr[CW_FRAME_MAX_HEADER];
+            size_t hl = cw_frame_header(hdr, CW_OP_TEXT, 1, f->len, NULL);
+            if ((f->shared = cw_txq_shared_new(hl + f->len)) != NULL) {
+                memcpy(f->shared->data, hdr, hl);
+                memcpy(f->shared->data + hl, f->data, f->len);
+            }
+        }
+    }
+    if (f->invalid)
+        return CW_EINVAL;
+    if (!f->shared) /* too large or no buffer to share: copy as usual */
+        return cw_conn_send_frame(c, CW_OP_TEXT, f->data, f->len);
+    return cw_conn_queue_shared(c, f->shared);
+}
+
+int cw_send_text(cw_conn *c, const char *data, size_t len)
+{
+    cw_conn_fanout *f = fanout_now;
+    if (f && (const void *)data == f->data && len == f->len)
+        return send_fanout_text(c, f);
+    if (!cw_utf8_valid((const uint8_t *)data, len))
+        return CW_EINVAL;
+    return cw_conn_send_frame(c, CW_OP_TEXT, data, len);
+}
+
+int cw_send_binary(cw_conn *c, const void *data, size_t len)
+{
+    return cw_conn_send_frame(c, CW_OP_BINARY, data, len);
+}
+
+int cw_close(cw_conn *c, int code, const char *reason)
+{
+    size_t rl = reason ? strlen(reason) : 0;
+    if (code < 0 || !cw_frame_close_valid((unsigned)code) || rl > CW_FRAME_MAX_CONTROL - 2 ||
+        !cw_utf8_valid((const uint8_t *)reason, rl))
+        return CW_EINVAL;
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    if (conn_req(c)) {
+        /* Inside connect: closing means refusing the upgrade (403). */
+        c->close_code = (uint16_t)code;
+        return 0;
+    }
+    start_close(c, code, reason);
+    return 0;
+}
+
+void *cw_user_data(cw_conn *c)
+{
+    return c->user;
+}
+
+size_t cw_user_data_size(void)
+{
+    return CONFIG_USER_DATA_SIZE;
+}
+
+static const char *route_pattern(const cw_conn *c)
+{
+    return cw_rt.opt.routes[c->route].pattern;
+}
+
+const char *cw_path(cw_conn *c)
+{
+    /* Rebuilt from the pattern and the argument values: the request buffer
+     * does not outlive the handshake. */
+    static char path[256];
+    const char *p = route_pattern(c), *a = c->args;
+    size_t o = 0;
+    while (*p && o + 1 < sizeof path) {
+        if (*p == '<') {
+            size_t n = strlen(a);
+            if (o + n >= sizeof path)
+                break;
+            memcpy(path + o, a, n);
+            o += n;
+            a += n + 1;
+            p = strchr(p, '>') + 1;
+        } else {
+            path[o++] = *p++;
+        }
+    }
+    path[o] = 0;
+    return path;
+}
+
+const char *cw_arg(cw_conn *c, const char *name)
+{
+    return cw_route_arg(route_pattern(c), c->args, name);
+}
+
+const char *cw_query(cw_conn *c, const char *name)
+{
+    const cw_http_req *r = conn_req(c);
+    return r ? cw_http_param(r, name) : NULL;
+}
+
+const char *cw_header(cw_conn *c, const char *name)
+{
+    const cw_http_req *r = conn_req(c);
+    return r ? cw_http_header_value(r, name) : NULL;
+}
+
+const char *cw_cookie(cw_conn *c, const char *name)
+{
+    const cw_http_req *r = conn_req(c);
+    return r ? cw_http_cookie(r, name) : NULL;
+}
+
+int cw_offers_subprotocol(cw_conn *c, const char *name)
+{
+    const cw_http_req *r = conn_req(c);
+    if (!r)
+        return 0;
+    for (unsigned i = 0; i < r->nheaders; i++)
+        if (cw_http_span_ieq(r, r->hdr[i].name, "sec-websocket-protocol") &&
+            cw_http_has_token(r, r->hdr[i].value, name))
+            return 1;
+    return 0;
+}
+
+int cw_accept_subprotocol(cw_conn *c, const char *name)
+{
+    if (!cw_offers_subprotocol(c, name))
+        return CW_ENOENT;
+    c->subprotocol = name;
+    return 0;
+}
+
+const char *cw_subprotocol(cw_conn *c)
+{
+    return c->subprotocol;
+}
+
+const char *cw_user_id(cw_conn *c)
+{
+    return c->auth_user ? c->auth_user->id : NULL;
+}
+
+const char *cw_user_name(cw_conn *c)
+{
+    return c->auth_user ? c->auth_user->name : NULL;
+}
+
+int cw_set_user(cw_conn *c, const char *id, const char *name)
+{
+    if (!id || !*id || strlen(id) >= CW_USER_ID_MAX)
+        return CW_EINVAL;
+    cw_auth_user *u = cw_auth_user_get(id, name);
+    if (!u)
+        return CW_ENOMEM;
+    cw_auth_user_put(c->auth_user);
+    c->auth_user = u;
+    return 0;
+}
+
+const char *cw_peer(cw_conn *c)
+{
+    static char text[64];
+    cw_port_peer_format(&c->peer, text, sizeof text);
+    return text;
+}

@@ -1,0 +1,119 @@
+/* conn.h: the connection layer: one slot per connection and its state
+ * machine, HTTP -> OPEN -> CLOSING -> DRAIN -> (free), over a transport
+ * (core/transport.h); the after-batch list; the upcalls the layers above
+ * register. A slot is small; buffers are borrowed from the pools only
+ * while bytes are in flight. */
+#ifndef CW_CONN_H
+#define CW_CONN_H
+
+#include "base/txq.h"
+#include "chanwire.h"
+#include "core/reactor.h"
+#include "core/transport.h"
+#include "cw_config.h"
+#include "port.h"
+#include "proto/http.h"
+#include "proto/ws_rx.h"
+
+enum cw_conn_state {
+    CW_ST_FREE = 0,
+    CW_ST_HTTP,    /* reading the request head */
+    CW_ST_OPEN,    /* WebSocket open: messages flow both ways */
+    CW_ST_CLOSING, /* our close frame is queued; waiting for the peer's */
+    CW_ST_DRAIN,   /* nothing more to say: flush, half-close, wait for FIN */
+    CW_ST_FILE,    /* sending a static file after its response head */
+    CW_ST_CLOSED   /* socket gone; slot freed after this batch */
+};
+
+enum {
+    CW_CF_DIRTY = 1u << 0,     /* on the after-batch list */
+    CW_CF_REJECT = 1u << 1,    /* an overflow slot: answers 503 */
+    CW_CF_PING_SENT = 1u << 2, /* waiting for any sign of life */
+    CW_CF_SHUT_WR = 1u << 3,   /* our side half-closed */
+    CW_CF_RX_PAUSED = 1u << 4, /* not reading: our replies to it pile up */
+    CW_CF_NOTIFIED = 1u << 5,  /* disconnect already called */
+    CW_CF_UPGRADED = 1u << 6,  /* the handshake succeeded */
+    CW_CF_RX_AGAIN = 1u << 7,  /* TLS holds decrypted bytes: read again */
+    CW_CF_CONSUMER = 1u << 8,  /* the route's consumer owns it (connect on) */
+    CW_CF_STASH = 1u << 9      /* hold is the stash, not the request */
+};
+
+/* One slot per connection, every byte of it paid 10,000 times on a busy
+ * host (make bench, idle_10k): pointers that can be derived are derived
+ * (the consumer from the route), and the request buffer (HTTP state) and
+ * the partial-frame stash (WebSocket states) share one pointer. */
+struct cw_conn {
+    cw_transport xp;         /* the socket (xp.io for the reactor), TLS or not */
+    struct cw_timer timer;   /* the one deadline of the current state */
+    cw_txq tx;
+    union {
+        cw_http_req *req;    /* HTTP and FILE states, and during connect */
+        uint8_t *stash;      /* CW_CF_STASH: incomplete frame header / control frame */
+    } hold;
+    cw_ws_rx rx;
+    struct cw_member *groups;         /* memberships (channels/groups.c) */
+    struct cw_auth_user *auth_user;   /* shared record; NULL: anonymous */
+    const char *subprotocol;          /* accepted in connect, or NULL */
+    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
+    uint16_t stash_len;
+    uint16_t close_code;     /* code given to disconnect */
+    uint16_t flags;          /* CW_CF_* */
+    uint8_t state;
+    uint8_t route;           /* index in the route table */
+    cw_port_peer peer;
+    char args[CONFIG_ROUTE_ARGS_SIZE]; /* route argument values, NUL-separated */
+    _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
+};
+
+/* The consumer of an upgraded (or upgrading) connection, else NULL. */
+const cw_consumer *cw_conn_consumer(const cw_conn *c);
+
+/* Slots in the connection pool: the configured maximum plus the overflow
+ * slots that only answer 503. */
+#define CW_CONN_SLOTS (CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS)
+
+void cw_conn_pool_init(unsigned max_conns);
+/* Takes an accepted socket. reject: answer 503 once the request is read;
+ * tls: the socket came from a TLS listener. */
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls);
+/* Sends a frame (header + payload) as one unit, honouring the queue bound
+ * for data frames. */
+int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
+/* Queues a shared (broadcast) frame, honouring the queue bound. */
+int cw_conn_queue_shared(cw_conn *c, cw_txq_shared *sh);
+
+/* A group fan-out hands its event body to the connection layer for as
+ * long as it runs (begin .. end, nested fan-outs stack): members whose
+ * event handler sends that body on unchanged with cw_send_text share one
+ * encoded frame, built (and its UTF-8 checked) on the first such send. */
+typedef struct cw_conn_fanout {
+    const uint8_t *data;
+    size_t len;
+    cw_txq_shared *shared;
+    int invalid;                  /* not UTF-8: every such send fails alike */
+    struct cw_conn_fanout *outer; /* the fan-out this one runs inside */
+} cw_conn_fanout;
+void cw_conn_fanout_begin(cw_conn_fanout *f, const void *data, size_t len);
+void cw_conn_fanout_end(cw_conn_fanout *f);
+
+/* Upcalls, registered at start-up by the layers above (in the way of
+ * lwIP's tcp_recv): the connection layer calls them, never those layers
+ * by name. Each may be NULL. */
+/* A consumer's connection ended, or its connect was refused, after its
+ * disconnect callback: drop what it held above this layer (its groups). */
+void cw_conn_on_closed(void (*fn)(cw_conn *c));
+/* A slot was freed: accepting may resume. */
+void cw_conn_on_slot_freed(void (*fn)(void));
+/* The body of GET /stats: "name value" lines into out; their length. */
+void cw_conn_on_report(size_t (*fn)(char *out, size_t cap));
+
+/* The after-batch pass, run by the server after every reactor batch:
+ * flushes every connection that queued bytes and frees the closed ones. */
+void cw_conn_after_batch(void);
+/* Starts a graceful close of every connection (SIGTERM). */
+void cw_conn_close_all(int code, const char *reason);
+/* Drops every connection at once (shutdown deadline passed). */
+void cw_conn_abort_all(void);
+unsigned cw_conn_count(void);
+
+#endif
