@@ -335,6 +335,7 @@ cw_server *cw_server_init(const cw_options *o)
         cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
                "cannot be sent", opt->sendq_max, opt->max_message);
     cw_buf_init();
+    cw_txq_init();
     cw_conn_pool_init(opt->max_conns);
     cw_conn_on_slot_freed(on_slot_freed);
     cw_conn_on_report(cw_stats_report);

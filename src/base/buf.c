@@ -1,19 +1,16 @@
-/* buf.c: storage and bookkeeping of the I/O, message and reference pools. */
+/* buf.c: storage and bookkeeping of the I/O and message pools. */
 #include "base/buf.h"
 #include "cw_config.h"
-#include "base/txq.h"
 
-cw_pool cw_buf_io_pool, cw_buf_msg_pool, cw_buf_ref_pool;
+cw_pool cw_buf_io_pool, cw_buf_msg_pool;
 
 CW_POOL_STORAGE(io_store, CONFIG_IO_BUF_SIZE, CONFIG_IO_BUFS);
 CW_POOL_STORAGE(msg_store, CONFIG_MAX_MESSAGE_SIZE, CONFIG_MSG_BUFS);
-CW_POOL_STORAGE(ref_store, sizeof(cw_txseg), CONFIG_TX_REFS);
 
 void cw_buf_init(void)
 {
     cw_pool_init(&cw_buf_io_pool, "io", io_store, CONFIG_IO_BUF_SIZE, CONFIG_IO_BUFS);
     cw_pool_init(&cw_buf_msg_pool, "msg", msg_store, CONFIG_MAX_MESSAGE_SIZE, CONFIG_MSG_BUFS);
-    cw_pool_init(&cw_buf_ref_pool, "txref", ref_store, sizeof(cw_txseg), CONFIG_TX_REFS);
 }
 
 void *cw_buf_get(size_t need, size_t *cap)

@@ -1,6 +1,7 @@
 /* buf.h: the byte pools every connection borrows from while bytes are in
- * flight: I/O blocks (CONFIG_IO_BUF_SIZE), message blocks
- * (CONFIG_MAX_MESSAGE_SIZE) and small queue references for shared frames. */
+ * flight: I/O blocks (CONFIG_IO_BUF_SIZE) and message blocks
+ * (CONFIG_MAX_MESSAGE_SIZE). The send queue's references to shared frames
+ * have their own pool (base/txq.h). */
 #ifndef CW_BUF_H
 #define CW_BUF_H
 
@@ -8,7 +9,7 @@
 
 #include <stddef.h>
 
-extern cw_pool cw_buf_io_pool, cw_buf_msg_pool, cw_buf_ref_pool;
+extern cw_pool cw_buf_io_pool, cw_buf_msg_pool;
 
 void cw_buf_init(void);
 /* A block of at least `need` bytes: an I/O block when it fits, else a

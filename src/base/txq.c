@@ -9,6 +9,14 @@
 
 #define SEG_ROOM (CONFIG_IO_BUF_SIZE - sizeof(cw_txseg))
 
+cw_pool cw_txq_ref_pool;
+CW_POOL_STORAGE(ref_store, sizeof(cw_txseg), CONFIG_TX_REFS);
+
+void cw_txq_init(void)
+{
+    cw_pool_init(&cw_txq_ref_pool, "txref", ref_store, sizeof(cw_txseg), CONFIG_TX_REFS);
+}
+
 static size_t tail_room(const cw_txq *q)
 {
     const cw_txseg *t = q->tail;
@@ -89,7 +97,7 @@ int cw_txq_prepend(cw_txq *q, const void *p, size_t n)
 
 int cw_txq_append_shared(cw_txq *q, cw_txq_shared *sh)
 {
-    cw_txseg *s = cw_pool_get(&cw_buf_ref_pool);
+    cw_txseg *s = cw_pool_get(&cw_txq_ref_pool);
     if (!s)
         return CW_ENOMEM;
     s->next = NULL;
@@ -124,7 +132,7 @@ static void free_seg(cw_txseg *s)
 {
     if (s->shared) {
         cw_txq_shared_unref(s->shared);
-        cw_pool_put(&cw_buf_ref_pool, s);
+        cw_pool_put(&cw_txq_ref_pool, s);
     } else {
         cw_pool_put(&cw_buf_io_pool, s);
     }

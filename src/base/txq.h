@@ -4,6 +4,8 @@
 #ifndef CW_TXQ_H
 #define CW_TXQ_H
 
+#include "base/pool.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -27,6 +29,11 @@ typedef struct cw_txq {
     cw_txseg *head, *tail;
     uint32_t bytes; /* queued, not yet sent */
 } cw_txq;
+
+/* Segments that point into a shared frame instead of holding bytes
+ * (CONFIG_TX_REFS of them). cw_txq_init empties the pool. */
+extern cw_pool cw_txq_ref_pool;
+void cw_txq_init(void);
 
 /* Queues a[0..an) then b[0..bn) (a frame header and its payload), copying
  * them into I/O blocks. All or nothing: CW_ENOMEM leaves q unchanged. */

@@ -22,7 +22,7 @@ int cw_group_name_valid(const char *name);
 /* Counts for reports: groups in use, memberships in use. */
 void cw_groups_usage(unsigned *groups, unsigned *members);
 
-/* The channel layer's view (src/layer_redis.c). The cw_group_local_* calls
+/* The channel layer's view (src/channels/layer_redis.c). The cw_group_local_* calls
  * are the public fan-outs without publishing: what a message received from
  * another process does here. Same checks and returns as the public calls. */
 int cw_group_local_send(const char *group, const char *type, const void *data, size_t len);

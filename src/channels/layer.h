@@ -1,5 +1,5 @@
 /* layer.h: the hooks by which the core drives the optional channel layer
- * (src/layer_redis.c): groups appearing and disappearing locally, group
+ * (src/channels/layer_redis.c): groups appearing and disappearing locally, group
  * operations to publish, the after-batch flush, stats and shutdown. Without
  * CONFIG_LAYER_REDIS they are empty inlines and nothing of the layer exists. */
 #ifndef CW_LAYER_H

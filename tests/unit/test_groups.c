@@ -139,6 +139,7 @@ static void setup(void)
     cw_log_set_level(-1);
     cw_rt.www_fd = -1;
     cw_buf_init();
+    cw_txq_init();
     cw_conn_pool_init(CONFIG_MAX_CONNS);
     cw_groups_init();
     cw_reactor_init(64);
@@ -818,7 +819,7 @@ static void test_broadcast_one_frame(void)
     CHECK_MEM(sh->data, "\x81\x05hello", 7);
     CHECK(d->tx.head == NULL);
     CHECK_EQ(cw_buf_io_pool.used, 1);
-    CHECK_EQ(cw_buf_ref_pool.used, 3);
+    CHECK_EQ(cw_txq_ref_pool.used, 3);
     CHECK_EQ(cw_rt.stats.msgs_out, 3);
     CHECK_EQ(nev, 0); /* a broadcast runs no consumer code */
     /* binary, and an empty text */
@@ -833,7 +834,7 @@ static void test_broadcast_one_frame(void)
     CHECK_EQ(cw_buf_io_pool.used, 3);
     cw_txq_clear(&c->tx);
     CHECK_EQ(cw_buf_io_pool.used, 0);
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
 }
 
 /* Event handlers that send the body on unchanged share one encoded frame;
@@ -894,7 +895,7 @@ static void test_send_forwarded_body_shared(void)
     CHECK(a->tx.head == NULL && b->tx.head == NULL);
     cw_txq_clear(&c->tx);
     CHECK_EQ(cw_buf_io_pool.used, 0);
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
 }
 
 /* With every queue reference taken, a broadcast and a forwarded body are
@@ -910,9 +911,9 @@ static void test_broadcast_refs_exhausted_copies(void)
     cw_group_add(b, "g");
     static void *held[CONFIG_TX_REFS];
     unsigned n = 0;
-    while (n < CONFIG_TX_REFS && (held[n] = cw_pool_get(&cw_buf_ref_pool)) != NULL)
+    while (n < CONFIG_TX_REFS && (held[n] = cw_pool_get(&cw_txq_ref_pool)) != NULL)
         n++;
-    CHECK(cw_pool_get(&cw_buf_ref_pool) == NULL);
+    CHECK(cw_pool_get(&cw_txq_ref_pool) == NULL);
     CHECK_EQ(cw_group_broadcast(&cw_srv, "g", "hello", 5), 2);
     CHECK_EQ(cw_group_send(&cw_srv, "g", "chat.message", "{}", 2), 2);
     CHECK_EQ(forward_rc[0], 0);
@@ -923,11 +924,11 @@ static void test_broadcast_refs_exhausted_copies(void)
     CHECK_EQ(queued(b, q, sizeof q), 7 + 4);
     CHECK_MEM(q, "\x81\x05hello\x81\x02{}", 11);
     while (n > 0)
-        cw_pool_put(&cw_buf_ref_pool, held[--n]);
+        cw_pool_put(&cw_txq_ref_pool, held[--n]);
     cw_txq_clear(&a->tx);
     cw_txq_clear(&b->tx);
     CHECK_EQ(cw_buf_io_pool.used, 0);
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
 }
 
 static void test_broadcast_refusals(void)

@@ -573,6 +573,7 @@ static void setup(void)
     cw_log_set_level(getenv("CW_TEST_LOG") ? CW_LOG_DEBUG : -1);
     cw_rt.www_fd = -1;
     cw_buf_init();
+    cw_txq_init();
     cw_conn_pool_init(CONFIG_MAX_CONNS);
     cw_groups_init();
     cw_reactor_init(64);

@@ -1,9 +1,10 @@
 /* test_pool.c: fixed-size block pools: get/put order, limits, high water,
  * failure counts, lazy (bump) use of never-touched blocks, ownership and
- * indexes; and the global byte pools of src/buf.c. */
+ * indexes; and the global byte pools of src/base/buf.c. */
 #include "base/buf.h"
 #include "cw_config.h"
 #include "base/pool.h"
+#include "base/txq.h"
 #include "unit.h"
 
 #include <string.h>
@@ -186,11 +187,12 @@ static void test_owns_and_index(void)
 static void test_global_pools(void)
 {
     cw_buf_init();
+    cw_txq_init();
     CHECK_EQ(cw_buf_io_pool.block_size, CW_POOL_ROUND(CONFIG_IO_BUF_SIZE));
     CHECK_EQ(cw_buf_io_pool.count, CONFIG_IO_BUFS);
     CHECK_EQ(cw_buf_msg_pool.count, CONFIG_MSG_BUFS);
-    CHECK_EQ(cw_buf_ref_pool.count, CONFIG_TX_REFS);
-    CHECK_EQ(cw_buf_io_pool.used + cw_buf_msg_pool.used + cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.count, CONFIG_TX_REFS);
+    CHECK_EQ(cw_buf_io_pool.used + cw_buf_msg_pool.used + cw_txq_ref_pool.used, 0);
     size_t cap = 0;
     /* small requests come from the I/O pool */
     void *a = cw_buf_get(1, &cap);
@@ -234,6 +236,7 @@ static void test_global_pools(void)
     CHECK_EQ(cw_buf_msg_pool.high_water, CONFIG_MSG_BUFS);
     /* cw_buf_init starts over */
     cw_buf_init();
+    cw_txq_init();
     CHECK_EQ(cw_buf_msg_pool.high_water, 0);
     CHECK_EQ(cw_buf_msg_pool.failures, 0);
 }

@@ -1,5 +1,5 @@
 /* test_tls_arena.c: the static arena that serves mbedTLS's calloc/free
- * (src/tls_arena.c; built in every configuration, no mbedTLS needed):
+ * (src/core/tls_arena.c; built in every configuration, no mbedTLS needed):
  * alignment, sizes and accounting, zeroing, split and coalesce with the
  * next block, the previous one and both, reuse, exhaustion and calloc
  * overflow (NULL, counted), tiny arenas, high water, and long random

@@ -17,6 +17,7 @@ static uint8_t pattern[8 * CONFIG_IO_BUF_SIZE];
 static void setup(void)
 {
     cw_buf_init();
+    cw_txq_init();
     for (size_t i = 0; i < sizeof pattern; i++)
         pattern[i] = (uint8_t)(i * 31 + (i >> 9));
 }
@@ -185,7 +186,7 @@ static void test_shared(void)
         CHECK_EQ(q[i].bytes, 100);
     }
     CHECK_EQ(sh->refs, 4);
-    CHECK_EQ(cw_buf_ref_pool.used, 3);
+    CHECK_EQ(cw_txq_ref_pool.used, 3);
     CHECK_EQ(cw_buf_io_pool.used, 1); /* not copied */
     /* the iovec points at the shared bytes themselves */
     struct iovec iov[2];
@@ -206,10 +207,10 @@ static void test_shared(void)
     CHECK(q[1].head == NULL && q[1].tail == NULL);
     cw_txq_clear(&q[2]);
     CHECK_EQ(sh->refs, 1);
-    CHECK_EQ(cw_buf_ref_pool.used, 1);
+    CHECK_EQ(cw_txq_ref_pool.used, 1);
     cw_txq_consume(&q[0], 60);
     /* the last reference returns the buffer */
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
     CHECK_EQ(cw_buf_io_pool.used, 0);
     /* large shared frames come from the message pool */
     sh = cw_txq_shared_new(CONFIG_IO_BUF_SIZE);
@@ -252,7 +253,7 @@ static void test_shared_between_owned(void)
     CHECK_EQ(segments(&q), 1);
     CHECK_EQ(sh->refs, 1);
     cw_txq_shared_unref(sh);
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
     cw_txq_consume(&q, 4);
     CHECK(q.head == NULL && q.tail == NULL);
     CHECK_EQ(q.bytes, 0);
@@ -268,7 +269,7 @@ static void test_shared_ref_exhaustion(void)
 {
     setup();
     cw_txq_shared *sh = cw_txq_shared_new(4);
-    cw_buf_ref_pool.limit = 2;
+    cw_txq_ref_pool.limit = 2;
     cw_txq q = {0};
     CHECK_EQ(cw_txq_append_shared(&q, sh), 0);
     CHECK_EQ(cw_txq_append_shared(&q, sh), 0);
@@ -282,7 +283,7 @@ static void test_shared_ref_exhaustion(void)
     CHECK_EQ(sh->refs, 1);
     cw_txq_shared_unref(sh);
     CHECK_EQ(cw_buf_io_pool.used, 0);
-    cw_buf_ref_pool.limit = cw_buf_ref_pool.count;
+    cw_txq_ref_pool.limit = cw_txq_ref_pool.count;
 }
 
 static void test_consume_partial(void)
@@ -349,7 +350,7 @@ static void test_iov_limits(void)
     cw_txq_shared_unref(z);
     CHECK_EQ(cw_txq_iov(&q, iov, 5), 4);
     cw_txq_clear(&q);
-    CHECK_EQ(cw_buf_ref_pool.used, 0);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
     CHECK_EQ(cw_buf_io_pool.used, 0);
 }
 
