@@ -121,7 +121,7 @@ CONFIG_H := $(B)/include/cw_config.h
 # Test objects are intermediate files of pattern rules: keep them.
 .SECONDARY:
 
-.PHONY: all lib daemon tests run check check-one clean size
+.PHONY: all lib daemon tests run check check-one check-layers clean size
 all: $(LIB) $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) tests
 
 lib: $(LIB)
@@ -187,7 +187,7 @@ HAVE_MBEDTLS = $(wildcard $(patsubst %/,%,$(dir $(shell $(CC) -print-file-name=l
 # host-redis (the Redis channel layer built in) runs its own suites, those
 # of the groups it hooks into, and the unit tests; the rest is the host's.
 REDIS_SUITES := unit redis interop test_channels.py
-check:
+check: check-layers
 	$(Q)$(MAKE) --no-print-directory check-one
 ifeq ($(BOARD),host)
 	$(Q)$(MAKE) --no-print-directory BOARD=host-poll check-one
@@ -219,6 +219,11 @@ endif
 check-one: all
 	$(Q)python3 tests/run.py --build $(B) --board $(BOARD)$(if $(SANITIZE), --sanitize) \
 	  $(foreach o,$(or $(CHECK_ONLY),$(BOARD_CHECK_ONLY)),--only '$(o)')
+
+# The include graph keeps the layers of docs/architecture.md: no file
+# includes a header of a higher layer, no circle inside one layer.
+check-layers:
+	$(Q)python3 scripts/check-layers.py
 
 clean:
 	rm -rf $(BUILD_ROOT)
