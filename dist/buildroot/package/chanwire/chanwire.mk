@@ -11,9 +11,8 @@ CHANWIRE_VERSION = 0.1.0
 CHANWIRE_SITE = $(BR2_EXTERNAL_CHANWIRE_PATH)/../..
 CHANWIRE_SITE_METHOD = local
 CHANWIRE_INSTALL_STAGING = YES
-# The chanwire source has no license file yet: set CHANWIRE_LICENSE and
-# CHANWIRE_LICENSE_FILES (and add the file's sha256 to chanwire.hash) once
-# it has one. Until then legal-info reports the license as unknown.
+CHANWIRE_LICENSE = MIT
+CHANWIRE_LICENSE_FILES = LICENSE
 
 CHANWIRE_BOARD = $(call qstrip,$(BR2_PACKAGE_CHANWIRE_BOARD))
 CHANWIRE_DOTCONFIG = $(@D)/output/$(CHANWIRE_BOARD)/.config
