@@ -27,7 +27,7 @@ FUZZ_AR ?= ar
 FB := $(BUILD_ROOT)/$(BOARD)-fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -g -O1 -Wall -Wextra -Wno-unused-parameter $(FUZZ_SAN)
-FUZZ_CPPFLAGS := -Iinclude -Isrc -Iport -Itests/fuzz -I$(FB)/include \
+FUZZ_CPPFLAGS := -Iinclude -Isrc -Iport -I$(FB)/include \
                  -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 FUZZ_LIB := $(FB)/libchanwire-fuzz.a
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FB)/obj/%.o,$(filter-out $(TLS_SRCS),$(LIB_SRCS)))
@@ -51,6 +51,8 @@ $(FB)/include/cw_config.h: $(CONFIG_SRC) scripts/mkconfig.sh
 	$(Q)sh scripts/mkconfig.sh < $(CONFIG_SRC) > $@.tmp && mv $@.tmp $@
 
 # The library with coverage instrumentation, the targets linked to libFuzzer.
+# Only the targets see tests/fuzz; the library sees include/, src/, port/.
+$(FB)/obj/tests/%.o: FUZZ_CPPFLAGS += -Itests/fuzz
 $(FB)/obj/%.o: %.c $(FB)/include/cw_config.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-FUZZ $<")
