@@ -133,16 +133,26 @@ static int parse_uint(const char *flag, const char *s, unsigned *out)
     return 0;
 }
 
+/* --log-level: a name, or its number "0".."3". */
 static int parse_level(const char *s, int *out)
 {
     static const char *const names[] = {"error", "warn", "info", "debug"};
+    static const signed char levels[] = {CW_LOG_ERROR, CW_LOG_WARN, CW_LOG_INFO, CW_LOG_DEBUG};
     for (int i = 0; i < 4; i++)
         if (strcmp(s, names[i]) == 0 || (s[0] == '0' + i && s[1] == 0)) {
-            *out = i;
+            *out = levels[i];
             return 0;
         }
     fprintf(stderr, "chanwired: --log-level wants error, warn, info or debug, not '%s'\n", s);
     return -1;
+}
+
+/* "chanwired VERSION features: a b c" on one line: the optional modules
+ * of this build (cw_build_features_text). */
+static void print_version(void)
+{
+    const char *f = cw_build_features_text();
+    printf("chanwired " CW_VERSION " features:%s\n", *f ? f : " none");
 }
 
 /* A repeatable flag's values. */
@@ -291,7 +301,7 @@ int main(int argc, char **argv)
             a.redis.password = redis_password;
             break;
         case K_HELP: fputs(usage, stdout); return 0;
-        case K_VERSION: printf("chanwired %s\n", CW_VERSION); return 0;
+        case K_VERSION: print_version(); return 0;
         default:
             /* opterr = 0 and no ':' leading the option string: a missing
              * value is reported as '?' too, naming the flag. */
@@ -367,7 +377,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "chanwired: %s\n", err);
             return 1;
         }
-        cw_log(2, "control socket %s", control);
+        cw_log(CW_LOG_INFO, "control socket %s", control);
     }
 #endif
     if (redis->addr) {
@@ -396,7 +406,7 @@ int main(int argc, char **argv)
             cw_server_fini(srv); /* removes the control socket again */
             return 1;
         }
-        cw_log(2, "listening on %s (port %d)%s", addr, cw_listen_port(srv, i),
+        cw_log(CW_LOG_INFO, "listening on %s (port %d)%s", addr, cw_listen_port(srv, i),
                tls ? " with TLS" : "");
     }
     if (run_user || a.chroot_dir) {

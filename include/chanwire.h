@@ -13,6 +13,29 @@ extern "C" {
 
 #define CW_VERSION "0.1.0"
 
+/* The optional Kconfig modules built into this library, one bit each
+ * (cw_build_features); the names are cw_feature_name's. */
+#define CW_FEATURE_TLS            (1u << 0)  /* CONFIG_TLS: "tls" */
+#define CW_FEATURE_GROUPS         (1u << 1)  /* CONFIG_GROUPS: "groups" */
+#define CW_FEATURE_JSON           (1u << 2)  /* CONFIG_JSON: "json" */
+#define CW_FEATURE_JWT            (1u << 3)  /* CONFIG_JWT: "jwt" */
+#define CW_FEATURE_STATIC_FILES   (1u << 4)  /* CONFIG_STATIC_FILES: "static-files" */
+#define CW_FEATURE_CONTROL_SOCKET (1u << 5)  /* CONFIG_CONTROL_SOCKET: "control-socket" */
+#define CW_FEATURE_LAYER_REDIS    (1u << 6)  /* CONFIG_LAYER_REDIS: "layer-redis" */
+#define CW_FEATURE_STATS_ENDPOINT (1u << 7)  /* CONFIG_STATS_ENDPOINT: "stats-endpoint" */
+#define CW_FEATURE_WATCHDOG       (1u << 8)  /* CONFIG_WATCHDOG: "watchdog" */
+#define CW_FEATURE_DEBUG_LOG      (1u << 9)  /* CONFIG_DEBUG_LOG: "debug-log" */
+#define CW_FEATURE_SENDQ_DROP     (1u << 10) /* CONFIG_SENDQ_DROP: "sendq-drop" */
+#define CW_FEATURE_POLLER_POLL    (1u << 11) /* CONFIG_POLLER_POLL: "poller-poll" (else epoll) */
+/* The CW_FEATURE_* bits of this build, as the library was compiled. */
+unsigned cw_build_features(void);
+/* The short lowercase name of one CW_FEATURE_* bit ("tls", "groups", ...),
+ * or NULL for 0, several bits, or a bit that names no feature. */
+const char *cw_feature_name(unsigned bit);
+/* Every name of this build's features, each after a space, in bit order
+ * (" groups json ..."), or "" when it has none. */
+const char *cw_build_features_text(void);
+
 typedef struct cw_server cw_server;
 typedef struct cw_conn cw_conn;
 
@@ -112,8 +135,11 @@ typedef struct cw_options {
 
 void cw_options_init(cw_options *o);
 
-/* Sets up the one server instance (pools, reactor, signals). Returns NULL
- * with a logged reason on failure. */
+/* One server per process: the pools, the reactor, the signal handling and
+ * the run-time options are static, and every cw_server * is the same one.
+ * cw_server_init sets it up; it returns NULL with a logged reason on
+ * failure, and NULL (nothing logged, nothing touched) while a server is
+ * already initialised, i.e. until cw_server_fini. */
 cw_server *cw_server_init(const cw_options *o);
 /* Adds a listening socket on "ADDR:PORT" or "[ADDR6]:PORT". Returns 0, or
  * CW_ESYS with a one-line reason in err. */
@@ -160,7 +186,8 @@ int cw_running_as_root(void);
 /* 0 when user (may be NULL) names an /etc/passwd user other than root, else
  * CW_EINVAL with a one-line reason: check flags before binding anything. */
 int cw_privileges_check(const char *user, char *err, size_t errlen);
-/* Releases the listeners and the poller (tests, or before exec). */
+/* Releases the listeners and the poller (tests, or before exec); after it
+ * cw_server_init may set the one server up again. */
 void cw_server_fini(cw_server *s);
 
 /* Sending. Each returns 0, or CW_ECLOSED, CW_EFULL (send queue bound: the
@@ -184,7 +211,7 @@ cw_server *cw_server_of(cw_conn *c);
  * peer and user. During the auth hook and connect only (the request buffer
  * goes back to the pool after the handshake): headers, cookies, query;
  * these return NULL afterwards. Strings are NUL-terminated. */
-const char *cw_path(cw_conn *c);                       /* static buffer */
+const char *cw_path(cw_conn *c);                       /* static buffer: see cw_path_copy */
 const char *cw_arg(cw_conn *c, const char *name);      /* "room" of /ws/chat/<room>/ */
 const char *cw_query(cw_conn *c, const char *name);    /* percent-decoded */
 const char *cw_header(cw_conn *c, const char *name);   /* case-insensitive name */
@@ -200,9 +227,21 @@ const char *cw_subprotocol(cw_conn *c);                /* NULL when none */
 const char *cw_user_id(cw_conn *c);
 const char *cw_user_name(cw_conn *c);
 int cw_set_user(cw_conn *c, const char *id, const char *name);
-/* The peer's address as "1.2.3.4:5678" or "[::1]:5678" (static buffer,
- * overwritten by the next call). */
-const char *cw_peer(cw_conn *c);
+/* The peer's address as "1.2.3.4:5678" or "[::1]:5678". */
+const char *cw_peer(cw_conn *c);                       /* static buffer: see cw_path_copy */
+/* The path and the peer's address copied into the caller's out[0..cap):
+ * the length written (NUL-terminated), or CW_ETOOBIG when the text and its
+ * NUL do not fit; then out holds "" (when cap > 0), never a truncated text.
+ * CW_PEER_BUF bytes always hold a peer.
+ * cw_path and cw_peer return one static buffer each (CW_PATH_BUF and
+ * CW_PEER_BUF bytes) that the next call of the same function overwrites,
+ * whatever the connection; not thread-safe. Use the text before calling
+ * again, or copy it with these. A path of CW_PATH_BUF bytes or more comes
+ * back from cw_path as "". */
+long cw_path_copy(cw_conn *c, char *out, size_t cap);
+long cw_peer_copy(cw_conn *c, char *out, size_t cap);
+#define CW_PATH_BUF 256
+#define CW_PEER_BUF 56
 /* A stable small number naming the connection in logs. */
 unsigned cw_conn_id(const cw_conn *c);
 

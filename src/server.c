@@ -55,9 +55,14 @@ static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+static void resume_listeners(void);
+
 static void after_batch(void)
 {
-    cw_conn_after_batch();
+    /* Slots freed (their descriptors too): accepting may resume if it was
+     * paused for lack of descriptors. */
+    if (cw_conn_after_batch() > 0)
+        resume_listeners();
     cw_layer_flush(); /* what the batch published, in one write */
 }
 
@@ -89,8 +94,7 @@ static void pause_listener(struct cw_listener *l, int err)
     cw_timer_arm(&l->backoff, CONFIG_ACCEPT_BACKOFF_MS, on_backoff);
 }
 
-/* A connection slot was freed: resume accepting if paused for lack of fds. */
-static void on_slot_freed(void)
+static void resume_listeners(void)
 {
     for (unsigned i = 0; i < cw_srv.nlisteners; i++)
         resume_listener(&cw_srv.listeners[i]);
@@ -337,8 +341,9 @@ cw_server *cw_server_init(const cw_options *o)
     cw_buf_init();
     cw_txq_init();
     cw_conn_pool_init(opt->max_conns);
-    cw_conn_on_slot_freed(on_slot_freed);
-    cw_conn_on_report(cw_stats_report);
+#if defined(CONFIG_STATS_ENDPOINT)
+    cw_conn_on_report(cw_stats_report); /* GET /stats */
+#endif
 #if defined(CONFIG_GROUPS)
     cw_groups_init(); /* registers its own upcall: memberships end with their connection */
     cw_groups_set_limits(o->max_groups, o->max_memberships);

@@ -59,17 +59,11 @@ static int would_block(void)
 /* ---- upcalls and the after-batch list ---- */
 
 static void (*closed_hook)(cw_conn *c);
-static void (*slot_freed_hook)(void);
 static size_t (*report_hook)(char *out, size_t cap);
 
 void cw_conn_on_closed(void (*fn)(cw_conn *c))
 {
     closed_hook = fn;
-}
-
-void cw_conn_on_slot_freed(void (*fn)(void))
-{
-    slot_freed_hook = fn;
 }
 
 void cw_conn_on_report(size_t (*fn)(char *out, size_t cap))
@@ -499,7 +493,7 @@ static void serve_stats(cw_conn *c)
     cw_pool_put(&req_pool, r);
     c->hold.req = NULL;
     char body[4096], hdr[200];
-    size_t bn = report_hook ? report_hook(body, sizeof body) : 0;
+    size_t bn = report_hook(body, sizeof body); /* the server registers it */
     int hn = snprintf(hdr, sizeof hdr,
                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
                       "Content-Length: %zu\r\nCache-Control: no-store\r\n"
@@ -1064,7 +1058,8 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
     cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
 }
 
-static void after_batch_one(cw_conn *c)
+/* Returns 1 when it freed c's slot. */
+static int after_batch_one(cw_conn *c)
 {
     if (c->state == CW_ST_CLOSED) {
         int counted = !(c->flags & CW_CF_REJECT);
@@ -1076,22 +1071,22 @@ static void after_batch_one(cw_conn *c)
         cw_pool_put(&conn_pool, c);
         if (counted)
             cw_rt.ws_slots_used--;
-        if (slot_freed_hook)
-            slot_freed_hook();
-        return;
+        return 1;
     }
     if (c->flags & CW_CF_RX_AGAIN) {
         c->flags &= (uint16_t)~CW_CF_RX_AGAIN;
         on_io(&c->xp.io, CW_PORT_IN);
         if (c->state == CW_ST_CLOSED)
-            return; /* dropped: it is on the list again, to be freed */
+            return 0; /* dropped: it is on the list again, to be freed */
     }
     if (c->state != CW_ST_FREE)
         flush(c);
+    return 0;
 }
 
-void cw_conn_after_batch(void)
+unsigned cw_conn_after_batch(void)
 {
+    unsigned freed = 0;
     /* Flushing may close a connection, and a disconnect callback may queue
      * to others: they join the end of this same queue. */
     while (dirty_count > 0) {
@@ -1099,8 +1094,9 @@ void cw_conn_after_batch(void)
         dirty_first = (dirty_first + 1) % SLOTS;
         dirty_count--;
         c->flags &= (uint16_t)~CW_CF_DIRTY;
-        after_batch_one(c);
+        freed += (unsigned)after_batch_one(c);
     }
+    return freed;
 }
 
 /* Walks every slot ever handed out (the pool never touches the rest). */
@@ -1216,27 +1212,64 @@ static const char *route_pattern(const cw_conn *c)
     return cw_rt.opt.routes[c->route].pattern;
 }
 
-const char *cw_path(cw_conn *c)
+/* The answer of the *_copy calls when the text does not fit: an empty
+ * string (when there is room for one), never a truncated one. */
+static long too_big(char *out, size_t cap)
 {
-    /* Rebuilt from the pattern and the argument values: the request buffer
-     * does not outlive the handshake. */
-    static char path[256];
+    if (cap)
+        out[0] = 0;
+    return CW_ETOOBIG;
+}
+
+/* Copies the n bytes at src and a NUL to out[0..cap). */
+static long copy_out(char *out, size_t cap, const char *src, size_t n)
+{
+    if (n >= cap)
+        return too_big(out, cap);
+    memcpy(out, src, n);
+    out[n] = 0;
+    return (long)n;
+}
+
+/* The path, rebuilt from the pattern and the argument values (the request
+ * buffer does not outlive the handshake): its length and, unless out is
+ * NULL, its bytes (no NUL). */
+static size_t path_build(const cw_conn *c, char *out)
+{
     const char *p = route_pattern(c), *a = c->args;
-    size_t o = 0;
-    while (*p && o + 1 < sizeof path) {
+    size_t n = 0;
+    while (*p) {
         if (*p == '<') {
-            size_t n = strlen(a);
-            if (o + n >= sizeof path)
-                break;
-            memcpy(path + o, a, n);
-            o += n;
-            a += n + 1;
+            size_t k = strlen(a);
+            if (out)
+                memcpy(out + n, a, k);
+            n += k;
+            a += k + 1;
             p = strchr(p, '>') + 1;
         } else {
-            path[o++] = *p++;
+            if (out)
+                out[n] = *p;
+            n++;
+            p++;
         }
     }
-    path[o] = 0;
+    return n;
+}
+
+long cw_path_copy(cw_conn *c, char *out, size_t cap)
+{
+    size_t n = path_build(c, NULL); /* measured first: all of it or nothing */
+    if (n >= cap)
+        return too_big(out, cap);
+    path_build(c, out);
+    out[n] = 0;
+    return (long)n;
+}
+
+const char *cw_path(cw_conn *c)
+{
+    static char path[CW_PATH_BUF];
+    cw_path_copy(c, path, sizeof path); /* "" when it does not fit */
     return path;
 }
 
@@ -1310,9 +1343,16 @@ int cw_set_user(cw_conn *c, const char *id, const char *name)
     return 0;
 }
 
+long cw_peer_copy(cw_conn *c, char *out, size_t cap)
+{
+    char text[CW_PEER_BUF];
+    cw_port_peer_format(&c->peer, text, sizeof text);
+    return copy_out(out, cap, text, strlen(text));
+}
+
 const char *cw_peer(cw_conn *c)
 {
-    static char text[64];
-    cw_port_peer_format(&c->peer, text, sizeof text);
+    static char text[CW_PEER_BUF];
+    cw_peer_copy(c, text, sizeof text);
     return text;
 }

@@ -98,18 +98,18 @@ void cw_conn_fanout_end(cw_conn_fanout *f);
 
 /* Upcalls, registered at start-up by the layers above (in the way of
  * lwIP's tcp_recv): the connection layer calls them, never those layers
- * by name. Each may be NULL. */
+ * by name. */
 /* A consumer's connection ended, or its connect was refused, after its
  * disconnect callback: drop what it held above this layer (its groups). */
 void cw_conn_on_closed(void (*fn)(cw_conn *c));
-/* A slot was freed: accepting may resume. */
-void cw_conn_on_slot_freed(void (*fn)(void));
-/* The body of GET /stats: "name value" lines into out; their length. */
+/* The body of GET /stats: "name value" lines into out; their length.
+ * Required in builds with CONFIG_STATS_ENDPOINT (cw_server_init sets it). */
 void cw_conn_on_report(size_t (*fn)(char *out, size_t cap));
 
 /* The after-batch pass, run by the server after every reactor batch:
- * flushes every connection that queued bytes and frees the closed ones. */
-void cw_conn_after_batch(void);
+ * flushes every connection that queued bytes and frees the closed ones.
+ * Returns how many slots it freed. */
+unsigned cw_conn_after_batch(void);
 /* Starts a graceful close of every connection (SIGTERM). */
 void cw_conn_close_all(int code, const char *reason);
 /* Drops every connection at once (shutdown deadline passed). */

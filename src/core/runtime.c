@@ -1,4 +1,5 @@
 /* runtime.c: the storage of the run-time options and counters (runtime.h). */
 #include "core/runtime.h"
 
-struct cw_runtime cw_rt = {.www_fd = -1};
+/* Zeroed (.bss): cw_server_init fills it in, www_fd included. */
+struct cw_runtime cw_rt;

@@ -2,7 +2,13 @@
  * header names and values as C strings, the query split and percent-decoded
  * ('+' is a space, %00 drops the parameter, bad escapes stay literal),
  * Cookie headers split into pairs (quoted values too); and the parser's
- * tolerance of empty lines before the request line. */
+ * tolerance of empty lines before the request line. Then the scope of a
+ * connection slot set up by hand (no socket): cw_path rebuilt from the
+ * route pattern and arguments, cw_peer for IPv4 and IPv6, and their
+ * caller-buffer variants, which write all of the text or an empty string
+ * (CW_ETOOBIG), never a truncated one. */
+#include "core/conn.h"
+#include "core/runtime.h"
 #include "proto/http.h"
 #include "unit.h"
 
@@ -221,6 +227,143 @@ static void test_empty_lines_before_request(void)
     CHECK_EQ(parse("\r\n"), CW_HTTP_MORE);
 }
 
+/* ---- the scope of a connection slot ---- */
+
+static struct cw_conn conn;
+static cw_route routes[2];
+static const cw_consumer nothing;
+
+/* conn on a route with pattern and the NUL-separated argument values args
+ * (alen bytes, the last NUL included). */
+static cw_conn *conn_on(const char *pattern, const char *args, size_t alen)
+{
+    memset(&conn, 0, sizeof conn);
+    routes[1].pattern = pattern;
+    routes[1].consumer = &nothing;
+    cw_rt.opt.routes = routes;
+    cw_rt.opt.nroutes = 2;
+    conn.route = 1;
+    CHECK(alen <= sizeof conn.args);
+    memcpy(conn.args, args, alen <= sizeof conn.args ? alen : 0);
+    return &conn;
+}
+
+static cw_conn *conn_from(uint8_t family, const uint8_t *addr, size_t alen, uint16_t port)
+{
+    cw_conn *c = conn_on("/", "", 1);
+    c->peer.family = family;
+    memcpy(c->peer.addr, addr, alen);
+    c->peer.port = port;
+    return c;
+}
+
+typedef long (*copy_fn)(cw_conn *c, char *out, size_t cap);
+
+/* fn(c) into the first cap bytes of a larger buffer whose other bytes must
+ * stay untouched; out gets what it wrote. Returns fn's answer. */
+static long copy_into(copy_fn fn, cw_conn *c, size_t cap, char *out, size_t outcap)
+{
+    static char big[CW_PATH_BUF + 200];
+    memset(big, '#', sizeof big);
+    long r = fn(c, big, cap);
+    size_t i = cap;
+    while (i < sizeof big && big[i] == '#')
+        i++;
+    CHECK_EQ(i, sizeof big); /* nothing past cap */
+    if (r < 0 && cap > 1)
+        CHECK(big[0] == 0 && big[1] == '#'); /* the empty string, nothing else */
+    snprintf(out, outcap, "%s", cap ? big : "");
+    return r;
+}
+
+/* Exact fit, room to spare, one byte short and no room at all, for one of
+ * the copy calls and the text it should give. */
+static void check_copy(copy_fn fn, cw_conn *c, const char *want)
+{
+    char got[CW_PATH_BUF + 200];
+    size_t n = strlen(want);
+    CHECK_EQ(copy_into(fn, c, n + 1, got, sizeof got), n); /* exact fit */
+    CHECK(strcmp(got, want) == 0);
+    CHECK_EQ(copy_into(fn, c, n + 50, got, sizeof got), n);
+    CHECK(strcmp(got, want) == 0);
+    CHECK_EQ(copy_into(fn, c, n, got, sizeof got), CW_ETOOBIG); /* one byte short */
+    CHECK(strcmp(got, "") == 0);
+    CHECK_EQ(copy_into(fn, c, 1, got, sizeof got), CW_ETOOBIG);
+    CHECK_EQ(fn(c, NULL, 0), CW_ETOOBIG); /* not even the NUL: nothing written */
+}
+
+static void test_path_copy(void)
+{
+    /* the argument values in pattern order */
+    cw_conn *c = conn_on("/ws/chat/<room>/<k>/", "r1\0k", 5);
+    check_copy(cw_path_copy, c, "/ws/chat/r1/k/");
+    CHECK(strcmp(cw_path(c), "/ws/chat/r1/k/") == 0);
+    /* an argument at the very end, and a pattern without any */
+    c = conn_on("/ws/<room>", "abc", 4);
+    check_copy(cw_path_copy, c, "/ws/abc");
+    c = conn_on("/ws/echo/", "", 1);
+    check_copy(cw_path_copy, c, "/ws/echo/");
+    c = conn_on("/", "", 1);
+    check_copy(cw_path_copy, c, "/");
+    /* cw_path's buffer is overwritten by the next call, for any connection */
+    const char *p = cw_path(c);
+    CHECK(strcmp(p, "/") == 0);
+    c = conn_on("/x/<a>/", "q", 2);
+    CHECK(cw_path(c) == p);
+    CHECK(strcmp(p, "/x/q/") == 0);
+}
+
+/* A path too long for cw_path's buffer comes back from it as "", and whole
+ * from cw_path_copy given room. */
+static void test_path_longer_than_static(void)
+{
+    static char pat[CW_PATH_BUF + 40];
+    pat[0] = '/';
+    memset(pat + 1, 'p', sizeof pat - 2);
+    pat[sizeof pat - 1] = 0;
+    cw_conn *c = conn_on(pat, "", 1);
+    CHECK(strcmp(cw_path(c), "") == 0);
+    check_copy(cw_path_copy, c, pat);
+    pat[CW_PATH_BUF - 1] = 0; /* the longest that fits */
+    CHECK(strcmp(cw_path(c), pat) == 0);
+    pat[CW_PATH_BUF - 1] = 'p';
+    pat[CW_PATH_BUF] = 0; /* one more */
+    CHECK(strcmp(cw_path(c), "") == 0);
+}
+
+static void test_peer_copy(void)
+{
+    static const uint8_t v4[4] = {192, 168, 1, 20};
+    cw_conn *c = conn_from(4, v4, sizeof v4, 5678);
+    check_copy(cw_peer_copy, c, "192.168.1.20:5678");
+    CHECK(strcmp(cw_peer(c), "192.168.1.20:5678") == 0);
+
+    static const uint8_t lo6[16] = {[15] = 1};
+    c = conn_from(6, lo6, sizeof lo6, 443);
+    check_copy(cw_peer_copy, c, "[::1]:443");
+    CHECK(strcmp(cw_peer(c), "[::1]:443") == 0);
+
+    static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x42};
+    c = conn_from(6, v6, sizeof v6, 8080);
+    check_copy(cw_peer_copy, c, "[2001:db8::42]:8080");
+
+    /* the longest IPv6 text fits in CW_PEER_BUF */
+    static uint8_t full[16];
+    memset(full, 0xff, sizeof full);
+    c = conn_from(6, full, sizeof full, 65535);
+    static const char longest[] = "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535";
+    check_copy(cw_peer_copy, c, longest);
+    char buf[CW_PEER_BUF];
+    CHECK_EQ(cw_peer_copy(c, buf, sizeof buf), sizeof longest - 1);
+    CHECK(strcmp(cw_peer(c), longest) == 0);
+
+    /* cw_peer's buffer is overwritten by the next call, for any connection */
+    const char *p = cw_peer(c);
+    c = conn_from(4, v4, sizeof v4, 1);
+    CHECK(cw_peer(c) == p);
+    CHECK(strcmp(p, "192.168.1.20:1") == 0);
+}
+
 int main(void)
 {
     RUN(test_headers_as_strings);
@@ -230,5 +373,8 @@ int main(void)
     RUN(test_cookies);
     RUN(test_cookie_limit);
     RUN(test_empty_lines_before_request);
+    RUN(test_path_copy);
+    RUN(test_path_longer_than_static);
+    RUN(test_peer_copy);
     return cw_unit_done();
 }
