@@ -120,12 +120,6 @@ unsigned cw_conn_id(const cw_conn *c)
     return cw_pool_index(&conn_pool, c);
 }
 
-/* The request buffer, while the connection holds one. */
-static cw_http_req *conn_req(const cw_conn *c)
-{
-    return c->flags & CW_CF_STASH ? NULL : c->hold.req;
-}
-
 static void drop_stash(cw_conn *c)
 {
     if (c->flags & CW_CF_STASH) {
@@ -177,7 +171,7 @@ static void update_interest(cw_conn *c)
 static void release_buffers(cw_conn *c)
 {
     cw_txq_clear(&c->tx);
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     if (r && r->file_fd >= 0) {
         cw_port_close(r->file_fd);
         r->file_fd = -1;
@@ -315,7 +309,7 @@ static void http_answer(cw_conn *c, int status, const char *why)
     if (status == 401 || status == 403)
         cw_rt.stats.auth_failures++;
     size_t n = cw_http_error_response(buf, sizeof buf, status, extra);
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     if (n > 0 && r && cw_http_span_eq(r, r->method, "HEAD")) {
         const char *end = strstr(buf, "\r\n\r\n"); /* a HEAD answer has no body */
         if (end)
@@ -353,7 +347,7 @@ static void arm_ping(cw_conn *c)
  * from flush() as the socket drains. */
 static void serve_static(cw_conn *c)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     int head = cw_http_span_eq(r, r->method, "HEAD");
     if (!head && !cw_http_span_eq(r, r->method, "GET")) {
         http_answer(c, 405, "method not allowed for a file");
@@ -399,7 +393,7 @@ static void serve_static(cw_conn *c)
 /* Sends more of a static file; called once the queue has drained. */
 static void send_file(cw_conn *c)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     if (!cw_transport_can_sendfile(&c->xp) && r->file_left > 0) {
         /* No sendfile through TLS: the next piece goes through the queue,
          * at most 32 KiB of I/O blocks at a time. */
@@ -440,7 +434,7 @@ static void send_file(cw_conn *c)
  * the auth hook, the route's auth requirement. Returns 0 or a status. */
 static int authorize(cw_conn *c, const cw_route *route)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     const cw_options *o = &cw_rt.opt;
     if (!cw_auth_origin_allowed(r, o->allow_origins, o->nallow_origins)) {
         cw_log(CW_LOG_INFO, "conn %u: Origin '%s' not allowed", cw_conn_id(c),
@@ -484,7 +478,7 @@ static int authorize(cw_conn *c, const cw_route *route)
  * conn pool; its request buffer is given back first). */
 static void serve_stats(cw_conn *c)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     int head = cw_http_span_eq(r, r->method, "HEAD");
     if (!head && !cw_http_span_eq(r, r->method, "GET")) {
         http_answer(c, 405, "method not allowed for /stats");
@@ -611,7 +605,7 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
 
 static void handle_request(cw_conn *c)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     if (c->flags & CW_CF_REJECT) {
         cw_rt.stats.rejected_full++;
         http_answer(c, 503, "no free connection slot");
@@ -632,7 +626,7 @@ static void handle_request(cw_conn *c)
 
 static void read_http(cw_conn *c)
 {
-    cw_http_req *r = conn_req(c);
+    cw_http_req *r = cw_conn_request(c);
     ssize_t n = conn_recv(c, r->data + r->len, sizeof r->data - r->len);
     if (n <= 0) {
         if (n < 0 && would_block())
@@ -1188,171 +1182,11 @@ int cw_close(cw_conn *c, int code, const char *reason)
         return CW_EINVAL;
     if (c->state != CW_ST_OPEN)
         return CW_ECLOSED;
-    if (conn_req(c)) {
+    if (cw_conn_request(c)) {
         /* Inside connect: closing means refusing the upgrade (403). */
         c->close_code = (uint16_t)code;
         return 0;
     }
     start_close(c, code, reason);
     return 0;
-}
-
-void *cw_user_data(cw_conn *c)
-{
-    return c->user;
-}
-
-size_t cw_user_data_size(void)
-{
-    return CONFIG_USER_DATA_SIZE;
-}
-
-static const char *route_pattern(const cw_conn *c)
-{
-    return cw_rt.opt.routes[c->route].pattern;
-}
-
-/* The answer of the *_copy calls when the text does not fit: an empty
- * string (when there is room for one), never a truncated one. */
-static long too_big(char *out, size_t cap)
-{
-    if (cap)
-        out[0] = 0;
-    return CW_ETOOBIG;
-}
-
-/* Copies the n bytes at src and a NUL to out[0..cap). */
-static long copy_out(char *out, size_t cap, const char *src, size_t n)
-{
-    if (n >= cap)
-        return too_big(out, cap);
-    memcpy(out, src, n);
-    out[n] = 0;
-    return (long)n;
-}
-
-/* The path, rebuilt from the pattern and the argument values (the request
- * buffer does not outlive the handshake): its length and, unless out is
- * NULL, its bytes (no NUL). */
-static size_t path_build(const cw_conn *c, char *out)
-{
-    const char *p = route_pattern(c), *a = c->args;
-    size_t n = 0;
-    while (*p) {
-        if (*p == '<') {
-            size_t k = strlen(a);
-            if (out)
-                memcpy(out + n, a, k);
-            n += k;
-            a += k + 1;
-            p = strchr(p, '>') + 1;
-        } else {
-            if (out)
-                out[n] = *p;
-            n++;
-            p++;
-        }
-    }
-    return n;
-}
-
-long cw_path_copy(cw_conn *c, char *out, size_t cap)
-{
-    size_t n = path_build(c, NULL); /* measured first: all of it or nothing */
-    if (n >= cap)
-        return too_big(out, cap);
-    path_build(c, out);
-    out[n] = 0;
-    return (long)n;
-}
-
-const char *cw_path(cw_conn *c)
-{
-    static char path[CW_PATH_BUF];
-    cw_path_copy(c, path, sizeof path); /* "" when it does not fit */
-    return path;
-}
-
-const char *cw_arg(cw_conn *c, const char *name)
-{
-    return cw_route_arg(route_pattern(c), c->args, name);
-}
-
-const char *cw_query(cw_conn *c, const char *name)
-{
-    const cw_http_req *r = conn_req(c);
-    return r ? cw_http_param(r, name) : NULL;
-}
-
-const char *cw_header(cw_conn *c, const char *name)
-{
-    const cw_http_req *r = conn_req(c);
-    return r ? cw_http_header_value(r, name) : NULL;
-}
-
-const char *cw_cookie(cw_conn *c, const char *name)
-{
-    const cw_http_req *r = conn_req(c);
-    return r ? cw_http_cookie(r, name) : NULL;
-}
-
-int cw_offers_subprotocol(cw_conn *c, const char *name)
-{
-    const cw_http_req *r = conn_req(c);
-    if (!r)
-        return 0;
-    for (unsigned i = 0; i < r->nheaders; i++)
-        if (cw_http_span_ieq(r, r->hdr[i].name, "sec-websocket-protocol") &&
-            cw_http_has_token(r, r->hdr[i].value, name))
-            return 1;
-    return 0;
-}
-
-int cw_accept_subprotocol(cw_conn *c, const char *name)
-{
-    if (!cw_offers_subprotocol(c, name))
-        return CW_ENOENT;
-    c->subprotocol = name;
-    return 0;
-}
-
-const char *cw_subprotocol(cw_conn *c)
-{
-    return c->subprotocol;
-}
-
-const char *cw_user_id(cw_conn *c)
-{
-    return c->auth_user ? c->auth_user->id : NULL;
-}
-
-const char *cw_user_name(cw_conn *c)
-{
-    return c->auth_user ? c->auth_user->name : NULL;
-}
-
-int cw_set_user(cw_conn *c, const char *id, const char *name)
-{
-    if (!id || !*id || strlen(id) >= CW_USER_ID_MAX)
-        return CW_EINVAL;
-    cw_auth_user *u = cw_auth_user_get(id, name);
-    if (!u)
-        return CW_ENOMEM;
-    cw_auth_user_put(c->auth_user);
-    c->auth_user = u;
-    return 0;
-}
-
-long cw_peer_copy(cw_conn *c, char *out, size_t cap)
-{
-    char text[CW_PEER_BUF];
-    cw_port_peer_format(&c->peer, text, sizeof text);
-    return copy_out(out, cap, text, strlen(text));
-}
-
-const char *cw_peer(cw_conn *c)
-{
-    static char text[CW_PEER_BUF];
-    cw_peer_copy(c, text, sizeof text);
-    return text;
 }

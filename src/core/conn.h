@@ -65,6 +65,13 @@ struct cw_conn {
     _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
 };
 
+/* The request buffer while the connection holds one (the HTTP states and
+ * during the auth hook and connect), else NULL. */
+static inline cw_http_req *cw_conn_request(const cw_conn *c)
+{
+    return c->flags & CW_CF_STASH ? NULL : c->hold.req;
+}
+
 /* The consumer of an upgraded (or upgrading) connection, else NULL. */
 const cw_consumer *cw_conn_consumer(const cw_conn *c);
 
