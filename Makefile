@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # chanwire: one entry point. Everything builds out of tree in build/<board>/.
 #   make [BOARD=host] [CC=...] [CROSS_COMPILE=...] [CFLAGS=...] [V=1] [SANITIZE=1]
 #   make run | check | clean

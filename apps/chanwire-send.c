@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chanwire-send.c: publish to a running chanwired from any process on the
  * device, through its control socket:
  *   chanwire-send GROUP MESSAGE          MESSAGE (JSON) to every socket in GROUP;

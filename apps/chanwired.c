@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chanwired.c: the chanwire daemon. Parses flags, listens, and serves the
  * demo consumers; everything else is the library. */
 #include "chanwire.h"

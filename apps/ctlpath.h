@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctlpath.h: where chanwired's control socket lives unless told otherwise:
  * $CHANWIRE_SOCKET, else /run/chanwired.sock for root, else
  * /tmp/chanwired-UID.sock. Shared by the daemon and chanwire-send. */

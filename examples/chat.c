@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chat.c: the Django Channels tutorial chat at /ws/chat/<room>/. Joins
  * chat_<room> on connect; a JSON message {"message": ...} becomes a
  * "chat.message" event to the room; each member forwards it to its socket.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* consumers.h: the demo consumers chanwired serves, and their route table. */
 #ifndef CW_DEMO_CONSUMERS_H
 #define CW_DEMO_CONSUMERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* echo.c: the echo consumer at /ws/echo/: every text or binary message goes
  * back unchanged, with the same opcode. */
 #include "consumers.h"

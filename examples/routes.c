@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* routes.c: chanwired's URL routes (Channels' websocket_urlpatterns). */
 #include "consumers.h"
 #include "cw_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* users.c: /ws/users/, for signed-in users only (the route requires a
  * valid token). Each session joins "users" and "user_<id>"; everyone in
  * "users" sees presence events; a message to "user_<id>" reaches all of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* chanwire.h: the whole public API. A WebSocket server for embedded Linux in
  * the shape of Django Channels: consumers chosen by URL route, whole
  * messages in, frames out, all memory reserved at start-up. */

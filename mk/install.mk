@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/install.mk: make install [DESTDIR=] [PREFIX=/usr/local] (included by the
 # Makefile), for distributions and build systems (Buildroot, OpenWrt):
 #   $(PREFIX)/sbin/chanwired, $(PREFIX)/bin/chanwire-send, include/chanwire.h,

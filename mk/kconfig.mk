@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/kconfig.mk: configuration targets (included by the Makefile). They use
 # kconfiglib (python3-kconfiglib, Debian's /usr/bin/python3) or else
 # kconfig-frontends; a plain build needs neither (boards/*/defconfig are

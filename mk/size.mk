@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/size.mk: code and static RAM (included by the Makefile).
 #   make [BOARD=b] size   .text/.rodata/.data/.bss of the library and daemon
 #   make size-all         the same for every board whose toolchain is installed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mk/vm.mk: `make BOARD=qemu-armv7 check-vm` (included by the Makefile).
 # Builds the daemon static with CONFIG_WATCHDOG on (in $(BUILD_ROOT)/vm): a
 # 10 s softdog timeout, kicked every 2 s, so a reactor that stopped kicking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* port.h: the OS boundary. Everything chanwire asks of the kernel and libc
  * (polling, sockets, clock, random bytes, signals, log output) goes through
  * these calls; src/ makes no syscall of its own. One implementation per OS. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kconfig-doc.py [--check] OUT: writes docs/configuration.md from Kconfig
 (every option, menu by menu, with its type, default, range, dependencies,
 help, and its value on every board). --check: exit 1 when OUT differs.

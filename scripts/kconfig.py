@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """kconfig.py: the Kconfig chores of the Makefile, with kconfiglib (Debian's
 python3-kconfiglib, for /usr/bin/python3) or else kconfig-frontends'
 kconfig-conf. A plain build needs neither: boards store their configuration

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # mkconfig.sh [KCONFIG]: turn a fully resolved Kconfig .config (stdin) into a
 # C header (stdout). CONFIG_X=y -> #define CONFIG_X 1; numbers and strings
 # pass through; "is not set" -> nothing. Given the Kconfig file, the int and

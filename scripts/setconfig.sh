@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # setconfig.sh FILE NAME=VALUE...: sets options in a resolved .config in
 # place, without a Kconfig tool (for Buildroot and OpenWrt recipes, which
 # start from boards/<board>/defconfig). NAME may omit CONFIG_; VALUE n turns

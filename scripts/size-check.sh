@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # size-check.sh BUDGET SIZE-TOOL NAME=ELF ...: fails when the .text of an ELF
 # is over its line in BUDGET ("NAME BYTES"); says so when far below it.
 budget=$1 tool=$2

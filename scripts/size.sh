@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # size.sh: the sizes `make size` prints. For each ELF file or archive given:
 # the .text (code), .rodata, .data and .bss sections summed over its members,
 # and `size`'s own text column (code + read-only data + startup code).

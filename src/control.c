@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control.c: the control socket: a handful of static client slots served
  * by the reactor, requests parsed by proto/control_cmd.c. Each client gets
  * CONTROL_TIMEOUT_MS to send its request; the reply is one line (or the stats block). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control.h: the local control socket through which other processes on the
  * device publish to groups without linking the library (chanwire-send). The
  * requests and replies are in proto/control_cmd.h. */

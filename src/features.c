@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* features.c: which optional Kconfig modules this build of the library
  * holds (cw_build_features), and their short names (chanwired --version). */
 #include "chanwire.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privs.c: least privilege for a server started as root: after the
  * listeners and the control socket exist, become an ordinary user
  * (supplementary groups cleared) and optionally chroot. */

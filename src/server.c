@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.c: the one server: options, listeners and accepting, signals, the
  * run loop with its after-batch pass, and graceful shutdown. It puts the
  * layers together: the connection layer's upcalls are registered here

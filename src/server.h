@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* server.h: the one server instance: listeners and accepting, signals,
  * the run loop and graceful shutdown, on top of every other layer. Its
  * run-time options and counters live below it, in core/runtime.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stats.c: the report behind GET /stats and the control socket's "stats":
  * the counters of core/runtime.h, then every pool, TLS and the channel
  * layer, as "name value" lines. */

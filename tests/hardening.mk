@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/hardening.mk: fault injection and soak (included by the Makefile).
 #
 #   $(B)/tests/chanwired-faults   the daemon with tests/lib/faults.c wrapped

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Runs every test suite of one build and prints one closing line.
 
 A suite is a program that prints "N passed, N failed[, N skipped]" as its

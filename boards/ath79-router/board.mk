@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # ath79-router: Qualcomm Atheros AR71xx/AR9xxx/QCA95xx routers (MIPS 24Kc/74Kc,
 # big-endian, 32-128 MiB RAM). OpenWrt's userland is musl, but Debian 12 has
 # no big-endian MIPS port and so no musl-dev:mips: this is glibc, linked

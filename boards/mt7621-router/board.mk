@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # mt7621-router: MediaTek MT7621 routers (MIPS 1004Kc, little-endian, 128-512
 # MiB RAM) running OpenWrt, whose userland is musl. Debian's cross gcc
 # targets glibc; musl comes from multiarch musl-dev:mipsel through its specs

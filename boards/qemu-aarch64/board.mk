@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # qemu-aarch64: Cortex-A53/A72 class boards (Raspberry Pi 3/4/5, RK3399,
 # i.MX8M), arm64 glibc.
 CROSS_COMPILE ?= aarch64-linux-gnu-

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # qemu-armv7-tls: the qemu-armv7 board with wss:// (CONFIG_TLS), built
 # against the target's own mbedTLS: Debian's multiarch libmbedtls-dev:armhf
 # (dpkg --add-architecture armhf; apt-get install libmbedtls-dev:armhf),

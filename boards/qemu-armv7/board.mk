@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # qemu-armv7: Cortex-A7 class boards (Raspberry Pi 2/3 in 32-bit mode, i.MX6UL,
 # Allwinner H3, STM32MP1), armhf glibc, Thumb-2, -Os. Also the size-budget target.
 # No PIE and link-time optimisation: the smallest code for the size budget

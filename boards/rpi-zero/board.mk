@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # rpi-zero: Raspberry Pi Zero/Zero W/1 (BCM2835, ARM1176JZF-S, ARMv6). Debian
 # has no ARMv6 hard-float toolchain (armhf code dies with SIGILL there), so
 # this is armel soft-float ABI with VFP code, linked static: the binary runs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tiny: the smallest useful build, an echo server: no groups, JSON, JWT,
 # static files, control socket or syslog, 16 connections, 1 KiB messages.
 # Built for the size-budget target with exactly its toolchain and flags

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chat.js: the demo page's client. Same code a Channels site would use.
 'use strict';
 const SOCKET_HOST = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poller_epoll.c: the Linux poller. Level-triggered epoll; the caller's
  * pointer rides in epoll_data so an event maps straight to its owner. */
 #include "port.h"

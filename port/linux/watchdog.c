@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* watchdog.c: the Linux watchdog device (/dev/watchdog): open with an
  * optional timeout, keep-alive writes from the reactor, magic close on a
  * clean exit. Any character device that accepts writes works (tests use a

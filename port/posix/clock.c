@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* clock.c: the monotonic millisecond clock every deadline is measured on. */
 #include "port.h"
 

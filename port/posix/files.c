@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* files.c: read-only access to the static web directory: opening a file
  * below a directory fd, and sendfile(2) where Linux has it (read+send
  * through a small stack buffer elsewhere). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c: where log lines go. stderr with a UTC timestamp, or syslog written
  * straight to /dev/log (libc's syslog() may allocate; this never does). */
 #include "port.h"

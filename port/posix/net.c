@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* net.c: socket setup and I/O for the core. Numeric addresses only (no DNS
  * at start-up), every socket non-blocking and close-on-exec, and no call
  * here can raise SIGPIPE. */

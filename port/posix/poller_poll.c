@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* poller_poll.c: the portable poller, for kernels without epoll. One static
  * pollfd array sized by the caller's capacity; removal swaps in the last. */
 #include "port.h"

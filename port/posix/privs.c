@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* privs.c: giving up root once the sockets are bound (chanwired --user,
  * --chroot). The order matters: look the user up while /etc/passwd is
  * still reachable, hand the control socket to that user, chroot while we

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* random.c: random bytes for the server's ping payloads and anything else
  * that must not be guessable. getrandom(2) where the kernel has it,
  * /dev/urandom otherwise. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.c: turns SIGTERM, SIGINT and SIGHUP into bytes on a self-pipe the
  * reactor polls, so no work runs inside a signal handler. SIGPIPE is
  * ignored: a peer that vanishes is an error return, never a dead process. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* base64.c: encoding for Sec-WebSocket-Accept, strict decoding for
  * Sec-WebSocket-Key and (url alphabet) for JWT segments. */
 #include "base/base64.h"

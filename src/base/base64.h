@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* base64.h: RFC 4648 base64 with padding, and base64url without it (JWT). */
 #ifndef CW_BASE64_H
 #define CW_BASE64_H

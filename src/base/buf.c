@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* buf.c: storage and bookkeeping of the I/O and message pools. */
 #include "base/buf.h"
 #include "cw_config.h"

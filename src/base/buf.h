@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* buf.h: the byte pools every connection borrows from while bytes are in
  * flight: I/O blocks (CONFIG_IO_BUF_SIZE) and message blocks
  * (CONFIG_MAX_MESSAGE_SIZE). The send queue's references to shared frames

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.c: cw_log formats one line into a static buffer and hands it to the
  * port's sink; lines above the configured level cost one comparison. */
 #include "base/log.h"

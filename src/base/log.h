@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* log.h: cw_log for the library's own modules, with the run-time level
  * filter and, in builds without CONFIG_DEBUG_LOG, every debug message (its
  * call and its format string) removed at compile time. Include it rather

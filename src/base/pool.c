@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c: fixed-size block pools. O(1) get and put, no locking (one thread),
  * lazy use of never-touched blocks so idle capacity costs no RSS. */
 #include "base/pool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.h: fixed-size block pools carved from static arrays (lwIP memp style).
  * A pool hands out blocks from a free list, counts use and high water, and
  * never touches a block it has not yet handed out, so RSS follows real use. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sha1.c: a straightforward SHA-1: 64-byte blocks, 80 rounds, big-endian. */
 #include "base/sha1.h"
 

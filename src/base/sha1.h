@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sha1.h: SHA-1 (FIPS 180-4), only for Sec-WebSocket-Accept. */
 #ifndef CW_SHA1_H
 #define CW_SHA1_H

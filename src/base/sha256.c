@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sha256.c: SHA-256 compression over 64-byte blocks, and HMAC on top. */
 #include "base/sha256.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* txq.c: send-queue segments over the byte pools. Small frames from one
  * batch pack into the tail block, so a burst of replies leaves in one write. */
 #include "base/txq.h"

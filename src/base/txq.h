@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* txq.h: one connection's send queue: a list of segments that are either
  * I/O blocks owned by the queue or references to a shared frame encoded
  * once for many connections. Gathered into iovecs for one writev. */

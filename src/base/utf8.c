@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utf8.c: the validator as a small state machine. States name what the next
  * byte must be; ASCII runs are skipped a word at a time. */
 #include "base/utf8.h"

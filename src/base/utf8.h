@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* utf8.h: incremental UTF-8 validation (RFC 3629) that fails on the first
  * byte that makes the input invalid: overlongs, surrogates and code points
  * above U+10FFFF are rejected as early as their prefix shows them. */

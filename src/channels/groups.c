@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* groups.c: group and membership pools, a hash from name to group, and the
  * fan-outs. A fan-out marks its group busy: members that leave meanwhile
  * are only marked (conn = NULL) and unlinked when the last fan-out over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* groups.h: the group table (Channels' groups): fixed pools of groups and
  * memberships, name -> members, and the fan-outs over them (typed events,
  * one-frame broadcasts, closing a group). Safe against members joining,

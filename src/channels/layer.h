@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layer.h: the hooks by which the core drives the optional channel layer
  * (src/channels/layer_redis.c): groups appearing and disappearing locally, group
  * operations to publish, the after-batch flush, stats and shutdown. Without

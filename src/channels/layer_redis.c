@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layer_redis.c: the Redis channel layer, channels_redis's
  * RedisPubSubChannelLayer spoken from inside the reactor: two non-blocking
  * RESP2 connections (one publishes, one is subscribed to one Redis channel

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth.c: Origin matching, token lookup and shared user records. */
 #include "core/auth.h"
 #include "cw_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* auth.h: what runs between the handshake checks and a consumer's connect
  * (Channels' AllowedHostsOriginValidator + AuthMiddlewareStack): the Origin
  * check, finding a bearer token in the request, and the pool of user

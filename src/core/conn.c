@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.c: the connection state machine. Reads land in one loop-wide buffer
  * and every complete frame in it is handled in that pass; only the
  * unconsumed tail is kept (stash, or the reassembly buffer). Replies are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* conn.h: the connection layer: one slot per connection and its state
  * machine, HTTP -> OPEN -> CLOSING -> DRAIN -> (free), over a transport
  * (core/transport.h); the after-batch list; the upcalls the layers above

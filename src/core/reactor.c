@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reactor.c: one poller, one timer wheel, one loop. Timers live in
  * CONFIG_TIMER_SLOTS circular lists indexed by due tick; a bitmap of
  * non-empty slots gives the next wake-up without walking the wheel. */

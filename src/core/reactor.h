@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reactor.h: the event loop (in the spirit of Redis's ae.c). Owners embed a
  * cw_io per fd and a cw_timer per deadline; the loop waits on the port
  * poller, calls their handlers, fires due timers from a hashed wheel, then

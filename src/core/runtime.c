@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime.c: the storage of the run-time options and counters (runtime.h). */
 #include "core/runtime.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime.h: the run-time options and counters the core works by, as plain
  * data: cw_server_init fills the options in (clamped to the build's
  * limits), the connection layer and those above read them and count. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* scope.c: the consumer's view of one connection (Channels' scope): its
  * user data, path and route arguments, headers, cookies and query while
  * the request is held (auth hook and connect), subprotocol, user and peer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls.c: the mbedTLS glue. One RNG, up to four generations of certificate
  * + key + config (so SIGHUP can load new files while old sessions finish on
  * the old ones), a pool of session contexts, and non-blocking BIO callbacks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls.h: wss:// and HTTPS through mbedTLS (2.28 or 3.x), as a transport
  * under the connection state machine: non-blocking handshake and record I/O
  * on the connection's socket, want-read/want-write reported so the poller

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls_arena.c: first-fit allocator over one array. Each block starts with a
  * 16-byte header holding its size (low bit: in use) and the previous
  * block's size, so freeing coalesces with both neighbours in O(1); free

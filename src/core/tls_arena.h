@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tls_arena.h: a fixed arena for mbedTLS's memory. mbedTLS allocates with
  * calloc/free (contexts, record buffers, bignums during handshakes); here
  * those calls are served from one static array sized by Kconfig, so TLS

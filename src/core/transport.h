@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* transport.h: the byte stream under a connection: plain TCP, or TLS on
  * the same socket (core/tls.c), behind one small interface of inline calls.
  * The connection state machine calls only these, so it has no TLS branch

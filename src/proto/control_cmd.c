@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control_cmd.c: the control socket's request parser (docs in
  * control_cmd.h): one header line, then the payload. Pure: no I/O, fuzzed
  * (tests/fuzz/fuzz_control.c). */

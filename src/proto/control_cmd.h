@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* control_cmd.h: the control socket's requests (src/control.c serves them),
  * parsed without I/O.
  * One request per connection, one reply line:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* frame.c: frame header codec, word-wise masking and close payloads. */
 #include "proto/frame.h"
 #include "base/utf8.h"

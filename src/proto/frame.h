@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* frame.h: RFC 6455 frame headers, masking and close payloads as pure
  * functions over caller buffers. No socket, no state, no allocation. */
 #ifndef CW_WS_FRAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handshake.c: validates an upgrade request header by header, in the order
  * that gives the most useful status, and builds the fixed response heads. */
 #include "proto/handshake.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* handshake.h: the WebSocket opening handshake (RFC 6455 section 4.2) on a
  * parsed request: the checks, the accept key, and the response heads. */
 #ifndef CW_HANDSHAKE_H

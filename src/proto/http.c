@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.c: request-head parser (RFC 9112 section 2-5, strict where it matters
  * for smuggling: no obs-fold, no whitespace before the colon, no control
  * bytes). A byte-at-a-time state machine, resumable at any byte. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* http.h: an incremental HTTP/1.1 request-head parser over one fixed buffer.
  * Bytes are appended to req->data as they arrive and cw_http_parse resumes
  * where it stopped; the result is a set of spans into that same buffer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.c: an iterative JSON scanner (a bit stack instead of recursion, so
  * hostile nesting costs nothing but a counter), value extraction by key, and
  * an escaping writer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jwt.c: splits the token, checks the header's alg before anything else,
  * compares the HMAC in constant time, then reads the claims. */
 #include "proto/jwt.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jwt.h: HS256 JSON Web Token verification (RFC 7519/7515) for auth at
  * connect: signature, alg, exp/nbf, and the user's id and name from
  * configurable claims, as minted by Django JWT libraries with a shared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layer_msg.c: chanwire group operations <-> Channels message maps. JSON is
  * turned into msgpack and back without recursion: an explicit stack of open
  * containers, bounded by CW_JSON_MAX_DEPTH; container headers are reserved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* layer_msg.h: how chanwire's group operations map onto Django Channels'
  * message dicts (msgpack maps) on the Redis layer, both ways:
  *   cw_group_send(g, T, {json})   <-> {"type": T, ...the JSON object's keys}

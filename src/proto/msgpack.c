@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* msgpack.c: MessagePack writer and reader for the Redis channel layer,
  * byte-compatible with msgpack-python 1.0's packb(use_bin_type=True): the
  * smallest int/str/bin/container form, float64 for floats, no ext written. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* msgpack.h: the MessagePack subset channels_redis speaks (msgpack-python's
  * packb defaults): a writer over a caller buffer that always picks the
  * smallest encoding, as packb does, and a bounds-checked reader of one item

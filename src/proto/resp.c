@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resp.c: the RESP2 reply tokenizer and command writers of the Redis layer.
  * The parser keeps only a stack of element counts between calls, so a reply
  * split at any byte costs nothing but a second call, and every loop is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* resp.h: RESP2, the Redis protocol, for the Redis channel layer: a
  * streaming reply parser that hands out one token at a time (so replies may
  * arrive split anywhere and oversized strings are discarded without being

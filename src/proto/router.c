@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* router.c: segment-by-segment matching of a path against a pattern. */
 #include "proto/router.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* router.h: URL patterns like "/ws/chat/<room>/" matched against a request
  * path. A <name> matches one path segment of 1..CW_ROUTE_ARG_MAX characters
  * from [A-Za-z0-9_.-]; everything else must match exactly. Pure functions. */

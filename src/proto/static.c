@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* static.c: path checks and MIME types for static files. */
 #include "proto/static.h"
 #include "proto/http.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* static.h: the device's web page: mapping a request path to a file below
  * the www directory (no traversal, no hidden files) and its MIME type. */
 #ifndef CW_STATIC_H

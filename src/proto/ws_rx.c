@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_rx.c: frame sequencing and reassembly. A frame that is whole in the
  * read buffer and is a whole message is delivered where it lies (no copy);
  * fragments and frames that straddle reads stream into a reassembly buffer,

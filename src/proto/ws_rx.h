@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ws_rx.h: the receive side of RFC 6455 for one connection: frames parsed in
  * place from a read buffer, fragments reassembled, text validated as it
  * arrives, control frames surfaced. Pure logic: buffers come from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/bench/bench.mk: the benchmark and its guard (included by the Makefile).
 #
 #   make bench [BENCH_ARGS="--scenarios echo_pipe --peers chanwired,lws --rounds 5"]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* cwbench.c: the load generator of `make bench` and of the callgrind guard.
  * One thread, one epoll loop, many client WebSockets (RFC 6455 client side:
  * masked frames, every payload and its order checked). Prints one JSON line.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make bench-arm`: guest instructions per echoed message and per fan-out
 delivery of an emulated ARMv7 build (board qemu-armv7: Cortex-A7, Thumb-2,
 -Os), printed beside the host build's callgrind figures.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """redis_rate.py: group sends per second through Redis between two chanwired
 instances (the Redis channel layer; a build with CONFIG_LAYER_REDIS, e.g.
 board host-redis), measured the way a chat room uses it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """`make bench`: chanwired against its peers, same generator, same run.
 
 For every round, every scenario and every peer (the peer order rotates each

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The deterministic performance guard: instructions the daemon executes per
 echoed message, per fan-out delivery and per short connection, counted by
 valgrind's callgrind for fixed workloads, and compared with the record in

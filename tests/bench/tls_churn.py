@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The generator of the `tls_churn` scenario: full TLS handshakes per second
 against chanwired's TLS listener, and per server CPU-second.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // chat.test.js: the demo page in a real browser. Headless Chromium (Debian's
 // /usr/bin/chromium, driven by npm playwright-core; nothing is downloaded)
 // opens the page chanwired serves with --www examples/www, joins one room in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """RFC 6455 sections 5.5.1, 7.1-7.4: the closing handshake (Autobahn
 category 7), and the closes the server starts itself: the ping deadline,
 SIGTERM (1001) and the close deadline when the client never answers.

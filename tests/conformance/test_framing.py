@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """RFC 6455 section 5: framing, in the order of the Autobahn TestSuite
 categories 1 (text and binary echo), 2 (ping/pong), 3 (reserved bits),
 4 (reserved opcodes), 5 (fragmentation), plus masking and the length

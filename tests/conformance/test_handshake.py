@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """RFC 6455 section 4: the opening handshake, case by case.
 
 The valid handshake and its exact Sec-WebSocket-Accept; how header names,

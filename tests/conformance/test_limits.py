@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Limits and volume (in the spirit of Autobahn category 9): the message
 size limit (close 1009, decided from the frame header, before the payload
 is sent), large messages at the limit, messages in many fragments or in

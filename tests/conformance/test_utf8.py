@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """RFC 6455 sections 5.6 and 8.1: text must be UTF-8 (Autobahn category 6).
 
 Every vector goes three ways: as one frame, as one fragment per byte, and as

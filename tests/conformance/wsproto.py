@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """wsproto: the client side of RFC 6455 for the conformance suite, on raw
 sockets with the standard library only. Every byte on the wire is chosen by
 the test: handshake headers, RSV bits, opcodes, FIN, the length encoding,

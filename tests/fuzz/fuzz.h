@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz.h: what every fuzz target shares. A target defines
  * LLVMFuzzerTestOneInput; it is linked either with libFuzzer (make fuzz,
  * clang) or with replay.c (make check: every seed and every regression

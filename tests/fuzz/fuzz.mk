@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/fuzz/fuzz.mk: the fuzz targets (included by the Makefile).
 #
 #   make fuzz [BOARD=host-redis] [FUZZ_SECONDS=60] [FUZZ_TARGETS="http ws_rx"] [-j N]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_control.c: the control-socket request parser (chanwire-send's
  * protocol), fed as the daemon feeds it: after every read, the whole buffer
  * so far. Oracles: a request that parses at its full length was "more, read

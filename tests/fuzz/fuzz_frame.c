@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_frame.c: frame headers, masking and close payloads as pure
  * functions. Oracles: a parsed header re-encodes (minimally) to a header
  * that parses to the same fields; the parser never claims more bytes than

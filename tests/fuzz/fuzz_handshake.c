@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_handshake.c: the opening-handshake checks (RFC 6455 section 4.2.1)
  * on requests whose header block comes from the fuzzer, against a second,
  * deliberately plain statement of the same rules: a request is upgraded

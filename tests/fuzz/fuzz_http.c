@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_http.c: the HTTP request-head parser fed the way the daemon feeds it
  * (reads of random sizes appended to the request buffer, cw_http_parse
  * after each), then what the daemon does with a complete head: the path,

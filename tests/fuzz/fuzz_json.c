@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_json.c: the JSON reader and writer. Byte 0 picks a mode:
  *  reader: the rest is a document. Oracles: cw_json_get succeeds only on a
  *    valid object and never says "invalid" about one; every value it finds

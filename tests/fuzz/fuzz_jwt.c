@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_jwt.c: HS256 token verification. Byte 0 picks a mode and the clock:
  *  raw: the rest is the token as a client sends it.
  *  signed: the rest is "header JSON" 0xFF "payload JSON"; the harness

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_layer_msg.c: Channels message dicts from Redis (msgpack) to chanwire
  * group operations and back. Oracles: decoding never needs more room than
  * cw_layer_msg_decode_bound promises; a decoded event's body is a valid JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_msgpack.c: the MessagePack reader and writer of the Redis layer.
  * Oracles: the reader never reads past the buffer and always moves
  * forward; every item it reads, written again by the writer and read back,

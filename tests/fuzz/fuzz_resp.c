@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_resp.c: the RESP2 reply tokenizer of the Redis layer, fed like the
  * layer feeds it (bytes appended as they arrive, the parser resumed on the
  * unconsumed rest). Oracles: the tokens (type, depth, index, value, bytes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_router.c: route patterns and request paths. Input: a pattern, a NUL,
  * a path. Oracles: a valid pattern's match yields one value per <name>,
  * each 1..48 characters of [A-Za-z0-9_.-] and never "." or ".."; putting

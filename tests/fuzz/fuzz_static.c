@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_static.c: request paths to file names below the www directory.
  * Oracles: an accepted name is relative, has no empty, "." or ".." segment
  * and no hidden one, no backslash and no control byte, fits the buffer,

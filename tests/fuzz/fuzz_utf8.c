@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_utf8.c: the incremental UTF-8 validator against a plain reference
  * (RFC 3629 table 3-7 as a decoder). Oracles: the whole-buffer answer
  * agrees with the reference; fed one byte at a time the validator rejects

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fuzz_ws_rx.c: the receive side of RFC 6455 (frame headers, masking,
  * fragments, reassembly, control frames, incremental UTF-8) driven the way
  * conn.c drives it: reads of random sizes, the unconsumed tail carried in a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """make_seeds.py: writes the seed corpora tests/fuzz/corpus/NAME/ (committed).
 
 Each seed is a small, readable input that reaches one feature of its target:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* replay.c: runs a fuzz target without libFuzzer over its seed corpus and
  * its regression inputs (tests/fuzz/corpus/NAME, tests/fuzz/regress/NAME,
  * NAME from the program's name test_fuzz_NAME), or over the files and

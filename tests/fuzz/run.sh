@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run.sh NAME FUZZ_BUILD_DIR SECONDS: one libFuzzer campaign (make fuzz).
 # The working corpus lives in the build folder; the repository's seeds and
 # regression inputs are read, never written. Prints one summary line.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_install.sh MAKE BOARD BUILD_ROOT: `make install` into a scratch
 # DESTDIR with PREFIX=/usr, then checks every file is there, the scripts
 # parse, the pkg-config file works, and a program builds against the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // channels.test.js: the Channels model from a second real client library,
 // Node's `ws` (npm): two chat rooms kept apart, the chat round trip and its
 // "chat" subprotocol, a group closed through chanwire-send with its code and

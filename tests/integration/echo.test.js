@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // echo.test.js: the daemon's echo consumer driven by Node's `ws` (npm), a
 // client nobody here wrote: echo of every size class, fragmented sends
 // (fin: false), ping/pong, close codes, and many concurrent clients.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* itest_noalloc.c: proves that serving traffic allocates nothing. The daemon
  * linked with tests/lib/malloc_count.c ($CW_DAEMON_COUNTING) prints
  * "malloc-count: N calls, B bytes" at exit; a run under heavy traffic must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* itest_wire.c: byte-exact cases against the real daemon with the project's
  * own client: chopped writes, pings inside fragmented messages, 1000-fragment
  * messages, 10,000 pipelined echoes, 200 concurrent clients, clients that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_badinput: DESIGN.md's bad-input table, the rows that are not pure
 RFC 6455 framing (tests/conformance has those): oversized heads (431), a
 full pool (503), slowloris, EMFILE without a busy loop, clients that do not

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_channels: the Channels model as clients see it, driven by Python's
 `websockets` (Debian's python3-websockets): chat rooms and their isolation,
 members that left, group close through chanwire-send, presence events in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_chaos: a stateful fuzzer over real sockets.
 
 Many clients at once throw random mixes of valid and invalid handshakes,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_daemon: chanwired as an operator sees it: flags and their one-line
 errors, listeners (IPv4, IPv6, several at once), signals (close 1001 to
 every client and exit 0 within the shutdown deadline, also with a client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_faults: the daemon when the kernel misbehaves and clients vanish.
 
 Most cases run $CW_BUILD/tests/chanwired-faults: the daemon linked with

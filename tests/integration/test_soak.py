@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_soak: a short soak (tests/soak/soak.py) inside make check: 60
 clients churning chat rooms, echoes and control broadcasts for 15 s
 (CW_SOAK_SECONDS, CW_SOAK_CLIENTS to change), with the same verdicts as

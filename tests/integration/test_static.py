@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_static: chanwired --www DIR as a browser and an attacker see it:
 index.html for directories, MIME types, HEAD, 404/405, traversal attempts
 that must never leave DIR (a secret file sits beside it), a 5 MB file sent

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_websockets: the daemon's echo consumer driven by Python's
 `websockets` (Debian's python3-websockets), a client nobody here wrote:
 echo of every size class, fragmented sends, ping/pong, the close codes the

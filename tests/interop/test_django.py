@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_django: chanwired and a Django Channels site share groups through one
 Redis. The site (tests/interop/djproj) is the Channels tutorial chat under
 channels_redis's RedisPubSubChannelLayer, run by Debian's daphne; both

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cwtest: what every Python test suite of chanwire shares.
 
 - Daemon: starts the daemon under test on 127.0.0.1 with a free port and

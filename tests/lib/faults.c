@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* faults.c: fault injection for the daemon's system calls (test builds
  * only: $(B)/tests/chanwired-faults). Linked with -Wl,--wrap=recv,... so
  * every call the port layer makes to these functions comes here first;

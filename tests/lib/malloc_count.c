@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* malloc_count.c: a test-only allocator linked into chanwired-counting.
  * It replaces malloc and friends for the whole process (libc included),
  * serves them from a static arena and counts every call; at exit it prints

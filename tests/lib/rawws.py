@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """rawws: a tiny WebSocket client over a plain socket, for tests that need
 wire control (idle clients, clients that never read, half-sent requests).
 Only the standard library. Not a general client: it trusts the server.

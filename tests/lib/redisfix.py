@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """redisfix: what the Redis layer's suites share (tests/integration/redis,
 tests/interop, tests/bench/redis_rate.py).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """tlsraw: a TLS client socket for the raw-wire suites, built on the standard
 library's ssl.SSLObject over memory BIOs so the test keeps control of what
 goes on the TCP connection:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* unit.c: counts cases (one per RUN) and failed checks. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* unit.h: the smallest unit-test harness: TEST functions, CHECK macros, and
  * a summary line "N passed, N failed" that tests/run.py reads. */
 #ifndef CW_UNIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsclient.c: the test and load-generator WebSocket client: a pure codec,
  * poll-based connection helpers over the caller's buffer, and the daemon
  * under test. No allocation; SHA-1/base64 are this file's own. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wsclient.h: the project's own WebSocket client, for byte-exact tests and
  * the load generator. Three layers, each usable alone: a pure codec over
  * caller buffers; a connection (non-blocking socket + the caller's receive

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """vm.py: `make BOARD=qemu-armv7 check-vm`. Boots Debian's armhf kernel under
 qemu-system-arm -M virt with a minimal initramfs (BusyBox and the static
 daemon) and runs the host-side integration suites against the daemon on

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """soak.py: hours of a busy day in a few minutes (make soak).
 
 Hundreds of clients churn against one chanwired: connect, join a chat room,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_auth.c: the checks between the handshake and a consumer's connect:
  * the Origin check (Channels' AllowedHostsOriginValidator), where a token
  * is found (Bearer header, then cookie, then query), and the shared,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_control.c: the control socket's request parser (cw_control_cmd_parse):
  * send / broadcast / close / stats, requests that arrive in pieces, payload
  * and header bounds, and every malformed request refused with its reason. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_features.c: cw_build_features against the CONFIG_ symbols of this
  * build, bit by bit, and cw_feature_name: every flag named as chanwire.h
  * says, names unique and lowercase, NULL for anything that is not one

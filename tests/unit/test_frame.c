@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_frame.c: the RFC 6455 frame codec: header bytes for every length
  * class, parse/encode round trips, incomplete headers, opcodes, RSV bits,
  * control frame rules, masking at every alignment, close codes and close

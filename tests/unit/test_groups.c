@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_groups.c: the group table and its fan-outs on real connection slots
  * without sockets. This file defines the clock and the poller itself (as
  * test_timer.c does), so the archive's are not linked in: connections are

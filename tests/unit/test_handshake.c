@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_handshake.c: the opening handshake checks of RFC 6455 section 4.2.1
  * on parsed requests (the valid one and one request per failure, with the
  * status DESIGN.md documents), the accept key and the exact response heads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_http.c: the incremental HTTP/1.1 request-head parser: the same bytes
  * fed whole, byte by byte and in random splits give the same spans; header
  * lookup and token lists; every error status the parser can answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_json.c: the JSON reader and writer: the grammar (RFC 8259) on valid
  * and invalid vectors, nesting at and over CW_JSON_MAX_DEPTH (and far over
  * it, which a recursive parser would not survive), lookup by key, string

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_layer_redis.c: the Redis layer's client and its reconnect state
  * machine against a small fake Redis run by this test on a loopback port
  * (it speaks just enough RESP2: AUTH, SUBSCRIBE, UNSUBSCRIBE, PUBLISH with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_msgpack.c: the msgpack writer/reader and the Channels message mapping
  * of the Redis layer, against the vectors captured on the wire from Django
  * (channels-redis-vectors.json of the wire spec: channels_redis 4.0.0 with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c: fixed-size block pools: get/put order, limits, high water,
  * failure counts, lazy (bump) use of never-touched blocks, ownership and
  * indexes; and the global byte pools of src/base/buf.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_resp.c: the RESP2 tokenizer of the Redis layer. Every reply kind,
  * nested arrays with their depth/index/end marks, the same replies fed one
  * byte at a time and split at every offset (the tokens must not change),

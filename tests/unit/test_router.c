@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_router.c: route patterns ("/ws/chat/<room>/"): which patterns are
  * well formed, which paths match, the argument values written and looked up
  * by name, and every way a path or an argument is refused. */

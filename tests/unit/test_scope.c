@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_scope.c: what cw_http_prepare_scope makes of a parsed request head:
  * header names and values as C strings, the query split and percent-decoded
  * ('+' is a space, %00 drops the parameter, bad escapes stay literal),

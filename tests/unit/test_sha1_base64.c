@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sha1_base64.c: SHA-1 against FIPS 180 / RFC 3174 vectors and at
  * every padding boundary, base64 against RFC 4648 both ways with strict
  * rejections, base64url, and the RFC 6455 Sec-WebSocket-Accept example. */

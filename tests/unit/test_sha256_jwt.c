@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sha256_jwt.c: SHA-256 on the FIPS 180-4 example messages and every
  * padding boundary, HMAC-SHA256 on RFC 4231 test cases 1-7, and HS256 JWT
  * verification: the RFC 7515 A.1 token, tokens as simplejwt/PyJWT mint

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_static.c: request paths to file names below the www directory:
  * index.html for directories, percent-decoding, and every path that could
  * leave the directory or name a hidden file answered with 404; MIME types

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_timer.c: the reactor's timer wheel on a fake clock and a fake
  * poller. This file defines cw_port_now_ms and the cw_port_poller_* calls
  * itself, so the archive's clock and poller objects are not linked in: time

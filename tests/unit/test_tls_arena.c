@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_tls_arena.c: the static arena that serves mbedTLS's calloc/free
  * (src/core/tls_arena.c; built in every configuration, no mbedTLS needed):
  * alignment, sizes and accounting, zeroing, split and coalesce with the

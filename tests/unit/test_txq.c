@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_txq.c: the send queue over the global byte pools: packing small
  * frames into one block, spanning blocks, all-or-nothing on exhaustion,
  * shared frames and their reference counts, partial consumption and iovec

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_utf8.c: the incremental UTF-8 validator against RFC 3629 vectors,
  * the Markus Kuhn stress cases that Autobahn section 6 uses, an independent
  * reference validator (exhaustive over short inputs), fail-fast positions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_watchdog.c: the port's watchdog device calls (port/linux/watchdog.c)
  * on a plain file standing in for /dev/watchdog: a kick is one write, a
  * clean close writes the magic 'V' first, a missing device is an error the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_ws_rx.c: frame sequencing and message reassembly (cw_ws_rx_feed and
  * the direct-read path) with recording callbacks over static buffers:
  * in-place delivery, fragments, interleaved control frames, every protocol

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lws_peer.c: the libwebsockets peer of `make bench` (Debian's 4.1.6), in
  * the library's own style: one protocol, a per-session lws_ring of pending
  * echoes, a ring per chat room with a tail per member, and every write done

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // ws_peer.js: the Node `ws` peer of `make bench`: /ws/echo/ sends every
 // message back with its opcode; /ws/chat/<room>/ joins the room and relays
 // {"message": m} to every member as {"message": m}, as chanwired does.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_redis_layer: groups across daemons through a real redis-server (Debian's,
 started here on a loopback port), clients being Python `websockets`: two
 chanwired instances share chat rooms both ways and each message arrives

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """test_tls: wss:// and HTTPS as clients, operators and attackers see them
 (issue 5). Real clients: Python's ssl and `websockets` (python3-websockets)
 and `openssl s_client`, against certificates made here with the openssl

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Django's command-line utility for the interop project (tests/interop)."""
 import os
 import sys

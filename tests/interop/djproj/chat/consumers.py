@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Channels tutorial's chat consumer (part 3, asynchronous), and a
 variant that also takes the messages chanwire publishes for
 cw_group_broadcast and cw_group_close (README, "Scaling out and talking to

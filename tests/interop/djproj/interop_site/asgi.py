@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ASGI entry point, as in the Channels tutorial (daphne interop_site.asgi:application)."""
 import os
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The smallest Django Channels site that shares groups with chanwired: the
 tutorial chat under channels_redis's RedisPubSubChannelLayer. The Redis and
 the prefix come from the environment so the tests can pick a free port;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The tutorial's asgi.py: HTTP to Django, WebSockets through the origin
 check and the auth middleware to the chat (and echo) consumers."""
 import os

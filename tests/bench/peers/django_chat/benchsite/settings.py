@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Settings of the Django Channels peer of `make bench`: the tutorial's chat
 site, as small as Django allows, on daphne with the InMemoryChannelLayer."""
 

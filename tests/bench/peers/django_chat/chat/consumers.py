@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The Channels tutorial's asynchronous chat consumer, and an echo consumer
 in the same style."""
 import json

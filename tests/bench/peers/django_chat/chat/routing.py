@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 from django.urls import re_path
 
 from . import consumers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """manage.py group_send GROUP MESSAGE_JSON: channel_layer.group_send from a
 management command (synchronous code), as a Django site does it."""
 import json
