@@ -182,10 +182,9 @@ static void release_buffers(cw_conn *c)
         c->hold.req = NULL;
     }
     drop_stash(c);
-    if (c->rx.msg) {
-        cw_buf_put(c->rx.msg);
-        c->rx.msg = NULL;
-    }
+    /* Not the message being reassembled: a receive callback may be reading
+     * it (a send that fails on the socket drops the connection under it).
+     * It goes back when the slot is freed, after this batch. */
 }
 
 /* Tells the consumer, once, that its connection ended. */
@@ -397,8 +396,8 @@ static void send_file(cw_conn *c)
     cw_http_req *r = cw_conn_request(c);
     if (!cw_transport_can_sendfile(&c->xp) && r->file_left > 0) {
         /* No sendfile through TLS: the next piece goes through the queue,
-         * at most 32 KiB of I/O blocks at a time. */
-        size_t chunk = r->file_left > 32768 ? 32768 : (size_t)r->file_left;
+         * read into the loop buffer, so at most its size at a time. */
+        size_t chunk = r->file_left > sizeof loop_buf ? sizeof loop_buf : (size_t)r->file_left;
         ssize_t n = cw_port_pread(r->file_fd, loop_buf, chunk, r->file_off);
         if (n <= 0 || cw_txq_append(&c->tx, loop_buf, (size_t)n, NULL, 0) < 0) {
             drop(c, 0);
@@ -869,8 +868,10 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
         return CW_ETOOBIG;
     if (queue_overflows(c, hl + len))
         return CW_EFULL;
-    if (!c->tx.head && len >= CONFIG_IO_BUF_SIZE) {
-        /* Large and nothing waiting: try the socket first, queue the rest. */
+    if (!c->tx.head && len >= CONFIG_IO_BUF_SIZE && (c->flags & CW_CF_UPGRADED)) {
+        /* Large and nothing waiting: try the socket first, queue the rest.
+         * Not from connect: its frames wait behind the 101 (or are dropped
+         * with the refusal). */
         struct iovec iov[2] = {{hdr, hl}, {(void *)(uintptr_t)data, len}};
         ssize_t w = cw_transport_sendv(&c->xp, iov, 2);
         if (w < 0 && !would_block()) {
@@ -1058,6 +1059,10 @@ static int after_batch_one(cw_conn *c)
 {
     if (c->state == CW_ST_CLOSED) {
         int counted = !(c->flags & CW_CF_REJECT);
+        if (c->rx.msg) {
+            cw_buf_put(c->rx.msg);
+            c->rx.msg = NULL;
+        }
         if (c->flags & CW_CF_UPGRADED)
             cw_rt.stats.conns_open--;
         cw_auth_user_put(c->auth_user);
