@@ -42,9 +42,21 @@ static int single(const cw_http_req *r, const char *name)
     return n > 1 ? -2 : i;
 }
 
+/* Headers that are not lists (RFC 9110 section 5.3) and that a later step
+ * reads by their first line: a second line is a malformed request, or a
+ * second value the next hop may read instead (RFC 6454 section 7 for
+ * Origin, RFC 9110 section 11.6.2 for Authorization). */
+static const struct {
+    char name[16];
+    char why[24];
+} at_most_once[] = {
+    {"origin", "repeated Origin"},
+    {"authorization", "repeated Authorization"},
+};
+
 void cw_handshake_check(const cw_http_req *r, cw_handshake *out)
 {
-    int i;
+    int i, n;
     if (!cw_http_span_eq(r, r->method, "GET")) {
         fail(out, 400, "method is not GET");
         return;
@@ -57,25 +69,36 @@ void cw_handshake_check(const cw_http_req *r, cw_handshake *out)
         fail(out, 400, "missing or repeated Host");
         return;
     }
-    i = cw_http_find(r, "upgrade", NULL);
-    if (i < 0) {
+    for (size_t k = 0; k < sizeof at_most_once / sizeof at_most_once[0]; k++) {
+        if (single(r, at_most_once[k].name) == -2) {
+            fail(out, 400, at_most_once[k].why);
+            return;
+        }
+    }
+    if (!cw_handshake_is_upgrade(r)) {
         fail(out, 426, "not an upgrade request");
         return;
     }
-    if (!cw_http_has_token(r, r->hdr[i].value, "websocket")) {
+    /* Upgrade and Connection are lists: every line counts (RFC 9110 5.3). */
+    if (!cw_http_list_has_token(r, "upgrade", "websocket")) {
         fail(out, 400, "Upgrade is not websocket");
         return;
     }
-    i = cw_http_find(r, "connection", NULL);
-    if (i < 0 || !cw_http_has_token(r, r->hdr[i].value, "upgrade")) {
+    if (!cw_http_list_has_token(r, "connection", "upgrade")) {
         fail(out, 400, "Connection lacks upgrade");
         return;
     }
+    /* A GET has no body; a framing header on it is a smuggling attempt
+     * (RFC 9112 section 6.3), whatever its value. */
     if (cw_http_find(r, "transfer-encoding", NULL) >= 0) {
-        fail(out, 400, "request has a body");
+        fail(out, 400, "Transfer-Encoding on an upgrade");
         return;
     }
-    i = cw_http_find(r, "content-length", NULL);
+    i = cw_http_find(r, "content-length", &n);
+    if (n > 1) {
+        fail(out, 400, "repeated Content-Length"); /* even with equal values */
+        return;
+    }
     if (i >= 0 && !cw_http_span_eq(r, r->hdr[i].value, "0")) {
         fail(out, 400, "request has a body");
         return;
@@ -85,7 +108,11 @@ void cw_handshake_check(const cw_http_req *r, cw_handshake *out)
         fail(out, 400, "missing Sec-WebSocket-Version");
         return;
     }
-    if (i == -2 || !cw_http_span_eq(r, r->hdr[i].value, "13")) {
+    if (i == -2) {
+        fail(out, 400, "repeated Sec-WebSocket-Version");
+        return;
+    }
+    if (!cw_http_span_eq(r, r->hdr[i].value, "13")) {
         fail(out, 426, "unsupported Sec-WebSocket-Version");
         return;
     }

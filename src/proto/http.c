@@ -266,6 +266,14 @@ int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok)
     return 0;
 }
 
+int cw_http_list_has_token(const cw_http_req *r, const char *name, const char *tok)
+{
+    for (unsigned i = 0; i < r->nheaders; i++)
+        if (cw_http_span_ieq(r, r->hdr[i].name, name) && cw_http_has_token(r, r->hdr[i].value, tok))
+            return 1;
+    return 0;
+}
+
 int cw_http_hexval(int c)
 {
     if (c >= '0' && c <= '9')

@@ -61,6 +61,11 @@ int cw_http_find(const cw_http_req *r, const char *name, int *count);
 /* 1 when the comma-separated list in span v contains token tok
  * (case-insensitive), as in "Connection: keep-alive, Upgrade". */
 int cw_http_has_token(const cw_http_req *r, cw_span v, const char *tok);
+/* 1 when any header named `name` lists token tok: the lines of a
+ * list-valued header (Connection, Upgrade) are one comma-joined list
+ * (RFC 9110 section 5.3), so "Connection: keep-alive" then "Connection:
+ * Upgrade" has "upgrade". 0 when none does or the header is absent. */
+int cw_http_list_has_token(const cw_http_req *r, const char *name, const char *tok);
 /* 1 when span s equals str exactly (case-sensitive, or -insensitive). */
 int cw_http_span_eq(const cw_http_req *r, cw_span s, const char *str);
 int cw_http_span_ieq(const cw_http_req *r, cw_span s, const char *str);

@@ -457,6 +457,97 @@ def bad_host_repeated():
     expect_status(c, 400)
 
 
+# ---- repeated header lines (RFC 9110 5.3, RFC 9112 6.3, RFC 6455 11.3) ----
+# Upgrade and Connection are lists: their lines join into one list, so the
+# token may be on any line. Every other header the handshake reads is
+# single-valued: a second line is 400, even when both lines agree.
+
+@case
+def valid_connection_on_several_lines():
+    for values in (("keep-alive", "Upgrade"), ("Upgrade", "keep-alive"), ("", "close, upgrade")):
+        c = Conn(port())
+        c.send(c.request(drop=("connection",), headers=[("Connection", v) for v in values]))
+        c.check_101(c.read_response())
+        echo_works(c)
+        c.close_handshake()
+
+
+@case
+def valid_upgrade_on_several_lines():
+    for values in (("h2c", "websocket"), ("websocket", "h2c"), ("foo/2", "bar, WebSocket")):
+        c = Conn(port())
+        c.send(c.request(drop=("upgrade",), headers=[("Upgrade", v) for v in values]))
+        c.check_101(c.read_response())
+        echo_works(c)
+        c.close_handshake()
+
+
+@case
+def bad_upgrade_and_connection_on_several_lines_without_the_token():
+    for name, values in (("upgrade", ("h2c", "websocket2")),
+                         ("connection", ("keep-alive", "close"))):
+        c = Conn(port())
+        c.send(c.request(drop=(name,), headers=[(name.capitalize(), v) for v in values]))
+        expect_status(c, 400)
+
+
+@case
+def bad_content_length_repeated():
+    # Two lengths are the classic smuggling shape (RFC 9112 6.3): refused
+    # whatever the values, equal ones included.
+    for values in (("0", "5"), ("5", "0"), ("0", "0")):
+        c = Conn(port())
+        c.send(c.request(headers=[("Content-Length", v) for v in values]))
+        expect_status(c, 400)
+
+
+@case
+def bad_content_length_not_zero():
+    for v in ("5", "0, 0", "-1", "abc"):
+        c = Conn(port())
+        c.send(c.request(headers=[("Content-Length", v)]))
+        expect_status(c, 400)
+
+
+@case
+def bad_transfer_encoding():
+    # A GET upgrade has no body: any Transfer-Encoding, with or without a
+    # Content-Length beside it, is refused.
+    for headers in ([("Transfer-Encoding", "chunked")], [("Transfer-Encoding", "identity")],
+                    [("Content-Length", "0"), ("Transfer-Encoding", "chunked")],
+                    [("Transfer-Encoding", "chunked"), ("Content-Length", "0")]):
+        c = Conn(port())
+        c.send(c.request(headers=headers))
+        expect_status(c, 400)
+
+
+@case
+def bad_origin_repeated():
+    # The first Origin would pass the same-host check; a proxy in front may
+    # have judged the second (RFC 6454 7: at most one Origin).
+    for second in ("http://evil.example", "http://127.0.0.1"):
+        c = Conn(port())
+        c.send(c.request(headers=[("Origin", "http://127.0.0.1"), ("Origin", second)]))
+        expect_status(c, 400)
+
+
+@case
+def bad_authorization_repeated():
+    for second in ("Bearer d.e.f", "Bearer a.b.c"):
+        c = Conn(port())
+        c.send(c.request(headers=[("Authorization", "Bearer a.b.c"), ("Authorization", second)]))
+        expect_status(c, 400)
+
+
+@case
+def bad_version_repeated():
+    # Not a version we do not speak (426) but a malformed request.
+    for second in ("13", "8"):
+        c = Conn(port())
+        c.send(c.request(headers=[("Sec-WebSocket-Version", second)]))
+        expect_status(c, 400)
+
+
 @case
 def request_of_exactly_the_configured_size():
     # CONFIG_HTTP_MAX_REQUEST bytes of head are accepted; one more is 431.

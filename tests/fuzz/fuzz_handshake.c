@@ -86,6 +86,16 @@ static int value_is(cw_span v, const char *s)
     return v.len == strlen(s) && memcmp(req.data + v.off, s, v.len) == 0;
 }
 
+/* Some line named name lists tok: repeated lines of a list-valued header
+ * make one list. */
+static int any_has(const char *name, const char *tok)
+{
+    for (unsigned i = 0; i < req.nheaders; i++)
+        if (name_is(req.hdr[i].name, name) && list_has(req.hdr[i].value, tok))
+            return 1;
+    return 0;
+}
+
 /* The rules, stated plainly. */
 static int should_upgrade(void)
 {
@@ -94,13 +104,14 @@ static int should_upgrade(void)
         return 0;
     if (count("host", &i) != 1)
         return 0;
-    if (count("upgrade", &i) < 1 || !list_has(req.hdr[i].value, "websocket"))
+    if (count("origin", &i) > 1 || count("authorization", &i) > 1)
         return 0;
-    if (count("connection", &i) < 1 || !list_has(req.hdr[i].value, "upgrade"))
+    if (!any_has("upgrade", "websocket") || !any_has("connection", "upgrade"))
         return 0;
     if (count("transfer-encoding", &i) > 0)
         return 0;
-    if (count("content-length", &i) > 0 && !value_is(req.hdr[i].value, "0"))
+    int cl = count("content-length", &i);
+    if (cl > 1 || (cl == 1 && !value_is(req.hdr[i].value, "0")))
         return 0;
     if (count("sec-websocket-version", &i) != 1 || !value_is(req.hdr[i].value, "13"))
         return 0;
@@ -130,9 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int want = should_upgrade();
     FUZZ_ASSERT((hs.status == 101) == want);
     FUZZ_ASSERT(hs.status == 101 || hs.status == 400 || hs.status == 426);
+    int i = -1;
+    if (count("origin", &i) > 1 || count("authorization", &i) > 1)
+        FUZZ_ASSERT(hs.status == 400); /* before any 426: a malformed request */
     char out[512];
     if (hs.status == 101) {
-        int i = -1;
         count("sec-websocket-key", &i);
         char again[29];
         cw_handshake_accept_key(req.data + req.hdr[i].value.off, 24, again);

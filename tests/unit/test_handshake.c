@@ -125,7 +125,7 @@ static void test_failures(void)
         {"version 14", H_VERSION, "Sec-WebSocket-Version: 14", NULL, NULL, 426},
         {"version list", H_VERSION, "Sec-WebSocket-Version: 13, 8", NULL, NULL, 426},
         {"version 013", H_VERSION, "Sec-WebSocket-Version: 013", NULL, NULL, 426},
-        {"two versions", -1, NULL, "Sec-WebSocket-Version: 8\r\n", NULL, 426},
+        {"two versions", -1, NULL, "Sec-WebSocket-Version: 8\r\n", NULL, 400},
         {"no key", H_KEY, NULL, NULL, NULL, 400},
         {"two keys", -1, NULL, "Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n", NULL, 400},
         {"same key twice", -1, NULL, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", NULL, 400},
@@ -155,6 +155,95 @@ static void test_failures(void)
             fprintf(stderr, "  %s: status %d (%s)\n", v[i].name, st, st == 101 ? "-" : hs.why);
         CHECK_EQ(st, v[i].status);
         CHECK(hs.why != NULL && hs.why[0] != 0); /* a reason for the log */
+        CHECK_EQ(hs.accept[0], 0);
+    }
+}
+
+/* Repeated header lines (issue 12, defect 6). Upgrade and Connection are
+ * lists (RFC 9110 5.3): their lines join into one, so the token may be on
+ * any line. Everything else read here is single-valued: a second line is a
+ * 400 with its reason, even when both lines agree, so that no later step
+ * (the Origin check, the token lookup) reads one line while a proxy in
+ * front read the other. */
+static void test_list_headers_on_several_lines(void)
+{
+    cw_handshake hs;
+    CHECK_EQ(check_with(H_CONNECTION, "Connection: keep-alive", "Connection: Upgrade\r\n", &hs),
+             101);
+    CHECK_EQ(check_with(H_CONNECTION, "Connection: Upgrade", "Connection: keep-alive\r\n", &hs),
+             101);
+    CHECK_EQ(check_with(H_CONNECTION, "Connection:", "connection: close, upgrade\r\n", &hs), 101);
+    CHECK_EQ(check_with(H_UPGRADE, "Upgrade: h2c", "Upgrade: websocket\r\n", &hs), 101);
+    CHECK_EQ(check_with(H_UPGRADE, "Upgrade: websocket", "Upgrade: h2c\r\n", &hs), 101);
+    CHECK_EQ(check_with(H_UPGRADE, "Upgrade: foo/2", "UPGRADE: bar, WebSocket\r\n", &hs), 101);
+    CHECK(strcmp(hs.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
+    /* both on extra lines */
+    CHECK_EQ(check_with(H_CONNECTION, "Connection: keep-alive",
+                        "Upgrade: h2c\r\nConnection: Upgrade\r\n", &hs), 101);
+}
+
+typedef struct {
+    const char *name;
+    int which;        /* header replaced, -1 none */
+    const char *line; /* its replacement, NULL to drop it */
+    const char *extra;
+    int status;
+    const char *why;  /* the reason logged */
+} repeat_case;
+
+static void test_repeated_headers(void)
+{
+    static const repeat_case v[] = {
+        /* Content-Length: never twice, not even with equal values (RFC 9112 6.3) */
+        {"CL 0 then 5", -1, NULL, "Content-Length: 0\r\nContent-Length: 5\r\n", 400,
+         "repeated Content-Length"},
+        {"CL 5 then 0", -1, NULL, "Content-Length: 5\r\nContent-Length: 0\r\n", 400,
+         "repeated Content-Length"},
+        {"CL 0 twice", -1, NULL, "Content-Length: 0\r\ncontent-length: 0\r\n", 400,
+         "repeated Content-Length"},
+        {"CL 5", -1, NULL, "Content-Length: 5\r\n", 400, "request has a body"},
+        {"CL 0, 0", -1, NULL, "Content-Length: 0, 0\r\n", 400, "request has a body"},
+        {"CL 00", -1, NULL, "Content-Length: 00\r\n", 400, "request has a body"},
+        /* Transfer-Encoding: any, with or without a Content-Length */
+        {"TE chunked + CL 0", -1, NULL, "Transfer-Encoding: chunked\r\nContent-Length: 0\r\n",
+         400, "Transfer-Encoding on an upgrade"},
+        {"CL 0 + TE chunked", -1, NULL, "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+         400, "Transfer-Encoding on an upgrade"},
+        {"TE identity", -1, NULL, "Transfer-Encoding: identity\r\n", 400,
+         "Transfer-Encoding on an upgrade"},
+        {"TE empty", -1, NULL, "Transfer-Encoding:\r\n", 400, "Transfer-Encoding on an upgrade"},
+        /* single-valued headers */
+        {"two Origins", -1, NULL, "Origin: http://evil.example\r\n", 400, "repeated Origin"},
+        {"same Origin twice", -1, NULL, "origin: http://example.com\r\n", 400, "repeated Origin"},
+        {"two Origins, no Upgrade", H_UPGRADE, NULL, "Origin: http://evil.example\r\n", 400,
+         "repeated Origin"},
+        {"two Authorizations", -1, NULL,
+         "Authorization: Bearer a.b.c\r\nAuthorization: Bearer d.e.f\r\n", 400,
+         "repeated Authorization"},
+        {"Authorization twice, equal", -1, NULL,
+         "Authorization: Bearer a.b.c\r\nAUTHORIZATION: Bearer a.b.c\r\n", 400,
+         "repeated Authorization"},
+        {"two Hosts", -1, NULL, "Host: server.example.com\r\n", 400, "missing or repeated Host"},
+        {"version 13 twice", -1, NULL, "Sec-WebSocket-Version: 13\r\n", 400,
+         "repeated Sec-WebSocket-Version"},
+        {"versions 8 then 13", H_VERSION, "Sec-WebSocket-Version: 8",
+         "Sec-WebSocket-Version: 13\r\n", 400, "repeated Sec-WebSocket-Version"},
+        {"key twice", -1, NULL, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 400,
+         "missing or repeated Sec-WebSocket-Key"},
+        /* list headers: refused only when no line has the token */
+        {"Upgrade h2c twice", H_UPGRADE, "Upgrade: h2c", "Upgrade: websocket2\r\n", 400,
+         "Upgrade is not websocket"},
+        {"Connection without upgrade twice", H_CONNECTION, "Connection: keep-alive",
+         "Connection: close\r\n", 400, "Connection lacks upgrade"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        cw_handshake hs;
+        int st = check_with(v[i].which, v[i].line, v[i].extra, &hs);
+        int why_ok = st != 101 && hs.why != NULL && strcmp(hs.why, v[i].why) == 0;
+        if (st != v[i].status || !why_ok)
+            fprintf(stderr, "  %s: status %d (%s)\n", v[i].name, st, st == 101 ? "-" : hs.why);
+        CHECK_EQ(st, v[i].status);
+        CHECK(why_ok);
         CHECK_EQ(hs.accept[0], 0);
     }
 }
@@ -257,6 +346,8 @@ int main(void)
     RUN(test_valid_rfc_sample);
     RUN(test_valid_variants);
     RUN(test_failures);
+    RUN(test_list_headers_on_several_lines);
+    RUN(test_repeated_headers);
     RUN(test_is_upgrade);
     RUN(test_response_head);
     RUN(test_error_responses);

@@ -288,6 +288,47 @@ static void test_token_lists(void)
     }
 }
 
+/* A list-valued header sent as several lines is one comma-joined list
+ * (RFC 9110 section 5.3): every line is searched, names in any case, and
+ * other headers' lists are not. */
+static void test_token_lists_across_lines(void)
+{
+    const char *s = "GET / HTTP/1.1\r\n"
+                    "Connection: keep-alive\r\n"
+                    "Upgrade: h2c\r\n"
+                    "X-Other: websocket\r\n"
+                    "CONNECTION: close, Upgrade\r\n"
+                    "upgrade: foo/2\r\n"
+                    "Upgrade: WebSocket\r\n"
+                    "Connection:\r\n"
+                    "\r\n";
+    cw_http_req *r = &ra;
+    CHECK_EQ(parse_whole(r, s, strlen(s)), CW_HTTP_DONE);
+    int count = -1;
+    CHECK_EQ(cw_http_find(r, "connection", &count), 0);
+    CHECK_EQ(count, 3);
+    CHECK_EQ(cw_http_find(r, "upgrade", &count), 1);
+    CHECK_EQ(count, 3);
+    /* the first line alone has neither token: only the whole list does */
+    CHECK_EQ(cw_http_has_token(r, r->hdr[0].value, "upgrade"), 0);
+    CHECK_EQ(cw_http_has_token(r, r->hdr[1].value, "websocket"), 0);
+    CHECK_EQ(cw_http_list_has_token(r, "connection", "upgrade"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "Connection", "keep-alive"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "connection", "close"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrade", "websocket"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrade", "h2c"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrade", "foo/2"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrade", "foo"), 0);
+    CHECK_EQ(cw_http_list_has_token(r, "connection", "websocket"), 0); /* X-Other's */
+    CHECK_EQ(cw_http_list_has_token(r, "x-other", "websocket"), 1);
+    CHECK_EQ(cw_http_list_has_token(r, "x-absent", "websocket"), 0);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrad", "websocket"), 0); /* no prefix match */
+    /* no line has it */
+    const char *t = "GET / HTTP/1.1\r\nUpgrade: h2c\r\nUpgrade: websocket2\r\n\r\n";
+    CHECK_EQ(parse_whole(r, t, strlen(t)), CW_HTTP_DONE);
+    CHECK_EQ(cw_http_list_has_token(r, "upgrade", "websocket"), 0);
+}
+
 static void test_errors(void)
 {
     static const struct {
@@ -521,6 +562,7 @@ int main(void)
     RUN(test_trailing_bytes_and_done);
     RUN(test_header_lookup);
     RUN(test_token_lists);
+    RUN(test_token_lists_across_lines);
     RUN(test_errors);
     RUN(test_value_bytes);
     RUN(test_too_many_headers);
