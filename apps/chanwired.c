@@ -29,6 +29,7 @@ static const char usage[] =
     "  --pong-timeout MS       drop a pinged client silent this long (default 10000)\n"
     "  --close-timeout MS      wait this long for the peer's close (default 2000)\n"
     "  --shutdown-timeout MS   on SIGTERM, time to flush before exit (default 3000)\n"
+    "  --message-timeout MS    a message must arrive whole within this (1008; 0: never)\n"
     "  --tls-cert FILE         certificate chain (PEM or DER) for wss:// and HTTPS\n"
     "  --tls-key FILE          its private key; with both, --listen serves TLS unless\n"
     "                          --listen-tls names the TLS listeners (then both kinds run)\n"
@@ -39,6 +40,9 @@ static const char usage[] =
     "  --www DIR               serve DIR's files over HTTP GET/HEAD on the same port\n"
 #endif
     "  --allow-origin ORIGIN   also accept browsers from ORIGIN (repeatable; \"*\" any)\n"
+    "  --allow-host NAME       answer only requests whose Host is NAME (.NAME: also its\n"
+    "                          subdomains) or an IP address, others get 400 (repeatable;\n"
+    "                          replaces the build's CONFIG_ALLOW_HOSTS; \"*\" any)\n"
 #if defined(CONFIG_JWT)
     "  --jwt-secret-file FILE  verify HS256 tokens with the secret in FILE (or set\n"
     "                          $CHANWIRE_JWT_SECRET); without it /ws/users/ answers 401\n"
@@ -148,6 +152,29 @@ static int parse_level(const char *s, int *out)
     return -1;
 }
 
+/* An --allow-host value: "*", or a name of [A-Za-z0-9._-] (IP addresses
+ * need no entry; "[::1]", ports and schemes would never match). */
+static int host_entry_ok(const char *s)
+{
+    if (strcmp(s, "*") == 0)
+        return 1;
+    if (!*s || strcmp(s, ".") == 0)
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+           strlen(s);
+}
+
+/* "Host check: a b c" (or nothing when off): the log says why a 400 came. */
+static void log_hosts(const cw_options *o)
+{
+    char line[200];
+    size_t n = 0;
+    for (size_t i = 0; i < o->nallow_hosts && n < sizeof line; i++)
+        n += (size_t)snprintf(line + n, sizeof line - n, " %s", o->allow_hosts[i]);
+    if (o->nallow_hosts)
+        cw_log(CW_LOG_INFO, "Host check: only%s, or an IP address", line);
+}
+
 /* "chanwired VERSION features: a b c" on one line: the optional modules
  * of this build (cw_build_features_text). */
 static void print_version(void)
@@ -170,7 +197,7 @@ static struct args {
     cw_redis_options redis;
     const char *tls_cert, *tls_key, *run_user, *chroot_dir;
     int allow_root, use_control;
-    struct list listen, listen_tls, origins;
+    struct list listen, listen_tls, origins, hosts;
 } a;
 
 enum {
@@ -202,6 +229,7 @@ static const struct option longopts[] = {
     {"pong-timeout", REQ, 0, OPT(K_UINT, o.pong_timeout_ms)},
     {"close-timeout", REQ, 0, OPT(K_UINT, o.close_timeout_ms)},
     {"shutdown-timeout", REQ, 0, OPT(K_UINT, o.shutdown_timeout_ms)},
+    {"message-timeout", REQ, 0, OPT(K_UINT, o.message_timeout_ms)},
     {"tls-cert", REQ, 0, OPT(K_STR, tls_cert)},
     {"tls-key", REQ, 0, OPT(K_STR, tls_key)},
     {"listen-tls", REQ, 0, OPT(K_LIST, listen_tls)},
@@ -211,6 +239,7 @@ static const struct option longopts[] = {
     {"www", REQ, 0, OPT(K_STR, o.www_dir)},
 #endif
     {"allow-origin", REQ, 0, OPT(K_LIST, origins)},
+    {"allow-host", REQ, 0, OPT(K_LIST, hosts)},
 #if defined(CONFIG_JWT)
     {"jwt-secret-file", REQ, 0, OPT(K_JWTFILE, o)},
     {"jwt-id-claim", REQ, 0, OPT(K_STR, o.jwt_id_claim)},
@@ -313,6 +342,16 @@ int main(int argc, char **argv)
     if (a.origins.n) {
         o->allow_origins = a.origins.v;
         o->nallow_origins = a.origins.n;
+    }
+    if (a.hosts.n) {
+        for (unsigned i = 0; i < a.hosts.n; i++)
+            if (!host_entry_ok(a.hosts.v[i])) {
+                fprintf(stderr, "chanwired: --allow-host wants a host name (router.lan, .lan for "
+                        "the domain, or *; no scheme or port), not '%s'\n", a.hosts.v[i]);
+                return 2;
+            }
+        o->allow_hosts = a.hosts.v;
+        o->nallow_hosts = a.hosts.n;
     }
     const char **listen = a.listen.v, **listen_tls = a.listen_tls.v;
     unsigned nlisten = a.listen.n, nlisten_tls = a.listen_tls.n;
@@ -418,6 +457,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    log_hosts(o); /* once started: a start-up error stays the only line */
     int rc = cw_run(srv);
     cw_server_fini(srv);
     return rc == 0 ? 0 : 1;

@@ -105,6 +105,9 @@ typedef struct cw_options {
     unsigned pong_timeout_ms;
     unsigned close_timeout_ms;
     unsigned shutdown_timeout_ms;
+    /* A message must arrive whole (all its frames) within this time of its
+     * first byte, else close 1008; 0: no deadline. At most one hour. */
+    unsigned message_timeout_ms;
     int log_level;                /* CW_LOG_ERROR .. CW_LOG_DEBUG; -1: silent */
     int use_syslog;
     const char *log_ident;
@@ -112,6 +115,15 @@ typedef struct cw_options {
      * refused (403) unless listed here ("*" allows any). */
     const char *const *allow_origins;
     size_t nallow_origins;
+    /* Host check against DNS rebinding (Django's ALLOWED_HOSTS): when the
+     * list is not empty, a request (WebSocket, static file or /stats)
+     * whose Host header names another host gets 400 before any consumer
+     * code. Entries: "name" exactly, ".example.com" for the domain and its
+     * subdomains, "*" any; no ports; case-insensitive. An IP-address Host
+     * is always allowed (rebinding needs a name). cw_options_init sets the
+     * build's CONFIG_ALLOW_HOSTS (empty by default: no check). */
+    const char *const *allow_hosts;
+    size_t nallow_hosts;
     /* Built-in HS256 JWT auth (off while jwt_secret is NULL). The token is
      * read from "Authorization: Bearer", else cookie jwt_cookie, else query
      * parameter jwt_query. A present but invalid token gets 401. */
@@ -339,6 +351,7 @@ typedef struct {
     unsigned long auth_failures; /* 401/403 at the handshake */
     unsigned long tls_failures;  /* TLS handshakes that failed */
     unsigned long tls_refused;   /* TLS sessions or memory exhausted at accept */
+    unsigned long message_timeouts; /* 1008: a message not complete in time */
 } cw_stats;
 void cw_get_stats(const cw_server *s, cw_stats *out);
 /* Counters and pools as "name value" lines; returns the length. */

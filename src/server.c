@@ -29,9 +29,21 @@
 
 struct cw_server cw_srv;
 
+#ifndef CONFIG_ALLOW_HOSTS
+#define CONFIG_ALLOW_HOSTS "" /* a cw_config.h made without the Kconfig file */
+#endif
+/* CONFIG_ALLOW_HOSTS split into names: static, as the options point here.
+ * Each name takes two bytes at least (itself and a separator). */
+static char default_hosts[sizeof CONFIG_ALLOW_HOSTS];
+static const char *default_host_list[sizeof CONFIG_ALLOW_HOSTS / 2 + 1];
+
 void cw_options_init(cw_options *o)
 {
     memset(o, 0, sizeof *o);
+    memcpy(default_hosts, CONFIG_ALLOW_HOSTS, sizeof default_hosts);
+    o->nallow_hosts = cw_auth_split_hosts(default_hosts, default_host_list,
+                                          sizeof default_host_list / sizeof default_host_list[0]);
+    o->allow_hosts = o->nallow_hosts ? default_host_list : NULL;
     o->max_conns = CONFIG_MAX_CONNS;
     o->max_message = CONFIG_MAX_MESSAGE_SIZE;
     o->sendq_max = CONFIG_SENDQ_MAX;
@@ -40,6 +52,7 @@ void cw_options_init(cw_options *o)
     o->pong_timeout_ms = CONFIG_PONG_TIMEOUT_MS;
     o->close_timeout_ms = CONFIG_CLOSE_TIMEOUT_MS;
     o->shutdown_timeout_ms = CONFIG_SHUTDOWN_TIMEOUT_MS;
+    o->message_timeout_ms = CONFIG_MESSAGE_TIMEOUT_MS;
     o->log_level = CONFIG_LOG_LEVEL;
 #if defined(CONFIG_TLS)
     o->tls_max_sessions = CONFIG_TLS_MAX_CONNS;
@@ -306,6 +319,7 @@ cw_server *cw_server_init(const cw_options *o)
     opt->pong_timeout_ms = clamp(o->pong_timeout_ms, 1, 3600000);
     opt->close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
     opt->shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
+    opt->message_timeout_ms = clamp(o->message_timeout_ms, 0, 3600000);
     cw_rt.www_fd = -1;
     cw_log_set_level(o->log_level);
     cw_port_log_open(o->use_syslog, o->log_ident);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* auth.h: what runs between the handshake checks and a consumer's connect
  * (Channels' AllowedHostsOriginValidator + AuthMiddlewareStack): the Origin
- * check, finding a bearer token in the request, and the pool of user
- * records that authenticated connections point at. */
+ * check, the Host allow-list (Django's ALLOWED_HOSTS), finding a bearer
+ * token in the request, and the pool of user records that authenticated
+ * connections point at. */
 #ifndef CW_AUTH_H
 #define CW_AUTH_H
 
@@ -20,6 +21,22 @@ typedef struct cw_auth_user {
  * as in Channels' AllowedHostsOriginValidator), or an Origin listed in
  * allow exactly ("*" allows any). */
 int cw_auth_origin_allowed(const cw_http_req *r, const char *const *allow, size_t nallow);
+
+/* The Host check against DNS rebinding (Django's ALLOWED_HOSTS): 1 when
+ * the request may proceed. Always 1 when nallow is 0 or allow holds "*".
+ * Otherwise the Host header must appear once (HTTP/1.0 may omit it: it
+ * names no other host), be "host[:port]" with a numeric port, and its host
+ * (case-insensitive, one trailing dot ignored) must be an IP literal
+ * (dotted-decimal IPv4, or IPv6 in brackets: rebinding needs a name) or
+ * match an entry: "name" exactly, ".example.com" that domain and every
+ * name under it. Host names are [A-Za-z0-9._-]; entries carry no port.
+ * Reads spans only: call it before cw_http_prepare_scope or after. */
+int cw_auth_host_allowed(const cw_http_req *r, const char *const *allow, size_t nallow);
+
+/* Splits s in place at blanks and commas into at most max names (the
+ * rest is ignored) and returns how many; out[i] points into s. For a
+ * Kconfig string such as CONFIG_ALLOW_HOSTS. */
+size_t cw_auth_split_hosts(char *s, const char **out, size_t max);
 
 /* The token from "Authorization: Bearer T", else cookie `cookie`, else
  * query parameter `param` (either may be NULL). Needs

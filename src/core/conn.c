@@ -342,6 +342,52 @@ static void arm_ping(cw_conn *c)
         cw_timer_cancel(&c->timer);
 }
 
+/* ---- the message deadline: a message in progress (its reassembly buffer,
+ * or a partial frame in the stash) must be complete within
+ * message_timeout_ms of its first byte, however the bytes trickle ---- */
+
+#define MSG_UNIT_SHIFT 6 /* msg_since counts 64 ms units: 16 bits last 69 min */
+
+static uint16_t msg_units(uint32_t ms)
+{
+    return (uint16_t)(ms >> MSG_UNIT_SHIFT);
+}
+
+/* Milliseconds left before the message in progress is overdue (0: it is),
+ * or UINT32_MAX when no message is timed. */
+static uint32_t msg_time_left(const cw_conn *c, uint32_t now)
+{
+    uint32_t limit = cw_rt.opt.message_timeout_ms;
+    if (!(c->flags & CW_CF_MSG_TIMED) || !limit)
+        return UINT32_MAX;
+    uint32_t spent = (uint32_t)(uint16_t)(msg_units(now) - c->msg_since) << MSG_UNIT_SHIFT;
+    return spent >= limit ? 0 : limit - spent;
+}
+
+/* After each read while OPEN: starts the clock when a message begins (and
+ * brings the timer forward to its deadline), stops it when none is left
+ * in progress. */
+static void track_message(cw_conn *c)
+{
+    if (c->state != CW_ST_OPEN)
+        return;
+    int held = c->rx.msg != NULL || (c->flags & CW_CF_STASH);
+    if (!held) {
+        c->flags &= (uint16_t)~CW_CF_MSG_TIMED;
+        return;
+    }
+    if ((c->flags & CW_CF_MSG_TIMED) || !cw_rt.opt.message_timeout_ms)
+        return;
+    uint32_t now = now32();
+    c->flags |= CW_CF_MSG_TIMED;
+    c->msg_since = msg_units(now);
+    /* A byte was just read, so the ping schedule starts over too. */
+    uint32_t wait = cw_rt.opt.message_timeout_ms;
+    if (cw_rt.opt.ping_interval_ms && cw_rt.opt.ping_interval_ms < wait)
+        wait = cw_rt.opt.ping_interval_ms;
+    cw_timer_arm(&c->timer, wait, on_timer);
+}
+
 #if defined(CONFIG_STATIC_FILES)
 /* Static files: GET and HEAD below --www; the body goes out by sendfile
  * from flush() as the socket drains. */
@@ -509,6 +555,15 @@ static void serve_stats(cw_conn *c)
  * file, or 404. Returns the route's index, or -1 when answered. */
 static int route_request(cw_conn *c, cw_http_req *r)
 {
+    /* Host names not on the allow-list (DNS rebinding): refused before
+     * anything, plain HTTP included. */
+    if (!cw_auth_host_allowed(r, cw_rt.opt.allow_hosts, cw_rt.opt.nallow_hosts)) {
+        int h = cw_http_find(r, "host", NULL);
+        cw_log(CW_LOG_INFO, "conn %u: Host '%.*s' not allowed", cw_conn_id(c),
+               h < 0 ? 0 : (int)r->hdr[h].value.len, h < 0 ? "" : r->data + r->hdr[h].value.off);
+        http_answer(c, 400, "host not allowed");
+        return -1;
+    }
     /* NUL-terminate the path in place: the byte after it is '?' or ' '. */
     r->data[r->path.off + r->path.len] = 0;
 #if defined(CONFIG_STATS_ENDPOINT)
@@ -598,8 +653,10 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
     arm_ping(c);
     mark_dirty(c);
     c->hold.req = NULL;
-    if (r->pos < r->len)
+    if (r->pos < r->len) {
         feed(c, (uint8_t *)r->data + r->pos, (size_t)(r->len - r->pos));
+        track_message(c);
+    }
     cw_pool_put(&req_pool, r);
 }
 
@@ -770,6 +827,7 @@ static void read_ws(cw_conn *c)
             c->last_rx_ms = now32();
             c->flags &= (uint16_t)~CW_CF_PING_SENT;
             handle_rx_result(c, cw_ws_rx_direct_done(&c->rx, (size_t)n, &rx_ops, c));
+            track_message(c);
             return;
         }
     } else {
@@ -791,6 +849,7 @@ static void read_ws(cw_conn *c)
             c->last_rx_ms = now32();
             c->flags &= (uint16_t)~CW_CF_PING_SENT;
             feed(c, loop_buf, pre + (size_t)n);
+            track_message(c);
             return;
         }
     }
@@ -989,20 +1048,36 @@ static void on_timer(struct cw_timer *t)
         drop(c, 0);
         break;
     case CW_ST_OPEN: {
-        uint32_t idle = now32() - c->last_rx_ms;
+        uint32_t now = now32(), left = msg_time_left(c, now), idle = now - c->last_rx_ms, wait;
+        if (left == 0) {
+            cw_rt.stats.message_timeouts++;
+            fail(c, CW_CLOSE_POLICY, "message not complete in time");
+            break;
+        }
         if (c->flags & CW_CF_PING_SENT) {
             cw_rt.stats.ping_timeouts++;
             fail(c, CW_CLOSE_INTERNAL, "ping timeout");
+            break;
+        }
+        if (!cw_rt.opt.ping_interval_ms) {
+            wait = left; /* only a message deadline to watch, if any */
         } else if (idle + CONFIG_TIMER_TICK_MS >= cw_rt.opt.ping_interval_ms) {
             if (queue_frame(c, CW_OP_PING, NULL, 0) < 0) {
                 drop(c, CW_CLOSE_ABNORMAL);
                 return;
             }
             c->flags |= CW_CF_PING_SENT;
+            /* The pong deadline stands alone: a late message is caught
+             * when it passes (or the silence closes the connection). */
             cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
+            break;
         } else {
-            cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms - idle, on_timer);
+            wait = cw_rt.opt.ping_interval_ms - idle;
         }
+        if (wait > left)
+            wait = left;
+        if (wait != UINT32_MAX)
+            cw_timer_arm(&c->timer, wait, on_timer);
         break;
     }
     default:

@@ -36,7 +36,8 @@ enum {
     CW_CF_UPGRADED = 1u << 6,  /* the handshake succeeded */
     CW_CF_RX_AGAIN = 1u << 7,  /* TLS holds decrypted bytes: read again */
     CW_CF_CONSUMER = 1u << 8,  /* the route's consumer owns it (connect on) */
-    CW_CF_STASH = 1u << 9      /* hold is the stash, not the request */
+    CW_CF_STASH = 1u << 9,     /* hold is the stash, not the request */
+    CW_CF_MSG_TIMED = 1u << 10 /* OPEN, a message in progress: msg_since runs */
 };
 
 /* One slot per connection, every byte of it paid 10,000 times on a busy
@@ -57,7 +58,10 @@ struct cw_conn {
     const char *subprotocol;          /* accepted in connect, or NULL */
     uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
     uint16_t stash_len;
-    uint16_t close_code;     /* code given to disconnect */
+    union {
+        uint16_t close_code; /* code given to disconnect (set once closing) */
+        uint16_t msg_since;  /* CW_CF_MSG_TIMED: its start, in 64 ms units */
+    };
     uint16_t flags;          /* CW_CF_* */
     uint8_t state;
     uint8_t route;           /* index in the route table */

@@ -566,8 +566,9 @@ def close_frame(code):
 def message_buffers_exhausted_1013():
     # More half-sent large messages than message buffers: the ones that find
     # the pool empty are closed 1013 at once, the others keep their buffer
-    # and finish, and clients with small messages never notice.
-    with Daemon() as d:
+    # and finish, and clients with small messages never notice. (The
+    # message deadline is not what this case is about: out of its way.)
+    with Daemon("--message-timeout", "0") as d:
         nbuf = stats(d.port)["pools"]["msg"][1]
         # larger than an I/O block, so each needs a message buffer
         big = min(100000, config_value("CONFIG_MAX_MESSAGE_SIZE"))
@@ -606,6 +607,46 @@ def message_buffers_exhausted_1013():
         bystander.echo("after")
         bystander.close()
         wait_pools_idle(d.port)
+
+
+@case(timeout=60)
+def message_trickled_is_cut_at_its_deadline():
+    # A frame that announces a large payload, then a byte now and then (so
+    # the connection is never idle): closed 1008 once --message-timeout has
+    # passed since its first byte, its buffer back; the same header and
+    # bytes sent at once still echo; a fresh client is served meanwhile.
+    with Daemon("--message-timeout", "600", "--ping-interval", "100000") as d:
+        big = min(100000, config_value("CONFIG_MAX_MESSAGE_SIZE"))
+        c = ws(d.port)
+        full = frame(OP_BINARY, b"\7" * big)
+        head = len(full) - big
+        c.sock.sendall(full[:head + 1])
+        t0 = time.time()
+        sent = head + 1
+        code = None
+        c.sock.settimeout(0.1)
+        while time.time() - t0 < 5 * S:
+            try:
+                c.sock.sendall(full[sent:sent + 1])
+                sent += 1
+            except OSError:
+                break
+            try:
+                f = c.read_frame()
+            except socket.timeout:
+                continue
+            assert f is not None and f[1] == OP_CLOSE, "got %r" % (f,)
+            code = int.from_bytes(f[2][:2], "big")
+            break
+        took = time.time() - t0
+        assert code == 1008, "trickled message: close %r after %.1fs" % (code, took)
+        assert 0.5 <= took <= 3.0 * S, "closed after %.2fs, deadline 0.6s" % took
+        c.close()
+        st = wait_stat(d.port, lambda st: st.get("message_timeouts") == 1, "counted")
+        wait_pools_idle(d.port)
+        honest = ws(d.port)
+        honest.echo(b"\7" * big, OP_BINARY)
+        honest.close()
 
 
 @case

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test_auth.c: the checks between the handshake and a consumer's connect:
- * the Origin check (Channels' AllowedHostsOriginValidator), where a token
+ * the Origin check (Channels' AllowedHostsOriginValidator), the Host
+ * allow-list against DNS rebinding (Django's ALLOWED_HOSTS), where a token
  * is found (Bearer header, then cookie, then query), and the shared,
  * reference-counted user records with their pool limit. */
 #include "core/auth.h"
@@ -137,6 +138,249 @@ static void test_origin_first_header(void)
     CHECK_EQ(request("/ws/", "Host: a.com\r\nOrigin: http://evil.com\r\nOrigin: http://a.com\r\n"),
              CW_HTTP_DONE);
     CHECK_EQ(cw_auth_origin_allowed(&req, NULL, 0), 0);
+}
+
+/* ---- the Host allow-list ---- */
+
+/* cw_auth_host_allowed for a whole request head (no CRLF CRLF), parsed
+ * only: the check runs before cw_http_prepare_scope in the server. */
+static int host_raw(const char *head, const char *const *allow, size_t nallow)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "%s\r\n\r\n", head);
+    cw_http_init(&req);
+    memcpy(req.data, buf, (size_t)n);
+    req.len = (uint16_t)n;
+    if (cw_http_parse(&req) != CW_HTTP_DONE)
+        return -1;
+    return cw_auth_host_allowed(&req, allow, nallow);
+}
+
+static void expect_host(const char *host, const char *const *allow, size_t n, int want, int line)
+{
+    char head[512];
+    snprintf(head, sizeof head, "GET /ws/ HTTP/1.1\r\nHost: %s", host);
+    int got = host_raw(head, allow, n);
+    if (got != want) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "Host '%s' -> %d, want %d", host, got, want);
+        cw_unit_check(0, msg, __FILE__, line);
+    }
+}
+
+static const char *const router[] = {"localhost", "router.lan"};
+#define HOST_OK(h) expect_host((h), router, 2, 1, __LINE__)
+#define HOST_NO(h) expect_host((h), router, 2, 0, __LINE__)
+
+static void test_host_list_empty(void)
+{
+    /* no list: today's behaviour, anything goes (the Origin check alone) */
+    expect_host("evil.example:8080", NULL, 0, 1, __LINE__);
+    expect_host("evil.example:8080", router, 0, 1, __LINE__);
+    expect_host("not a host!", NULL, 0, 1, __LINE__);
+    CHECK_EQ(host_raw("GET / HTTP/1.1", NULL, 0), 1);
+}
+
+static void test_host_exact(void)
+{
+    HOST_OK("router.lan");
+    HOST_OK("router.lan:8080");
+    HOST_OK("ROUTER.Lan:80");   /* case-insensitive */
+    HOST_OK("router.lan.");     /* the absolute form */
+    HOST_OK("router.lan.:8080");
+    HOST_OK("router.lan:");     /* an empty port is allowed by RFC 3986 */
+    HOST_OK("localhost");
+    HOST_OK("localhost:3000");
+
+    /* the defect: a page of evil.example rebound to the device's address */
+    HOST_NO("evil.example:8080");
+    HOST_NO("evil.example");
+    HOST_NO("router.lan.evil.example");
+    HOST_NO("localhost.evil.example");
+    HOST_NO("evil-router.lan");
+    HOST_NO("xrouter.lan");
+    HOST_NO("router.la");
+    HOST_NO("router.lan2");
+    HOST_NO("sub.router.lan");  /* exact entries do not cover subdomains */
+    HOST_NO("router.lan..");
+    HOST_NO("localhos");
+}
+
+static void test_host_domain(void)
+{
+    static const char *const dom[] = {".example.com"};
+    int line = __LINE__;
+    expect_host("example.com", dom, 1, 1, line);
+    expect_host("www.example.com", dom, 1, 1, line);
+    expect_host("a.b.example.com:443", dom, 1, 1, line);
+    expect_host("WWW.EXAMPLE.COM.", dom, 1, 1, line);
+    expect_host("evilexample.com", dom, 1, 0, line);
+    expect_host("example.com.evil", dom, 1, 0, line);
+    expect_host("example.co", dom, 1, 0, line);
+    expect_host("xample.com", dom, 1, 0, line);
+    expect_host("com", dom, 1, 0, line);
+    expect_host(".example.com", dom, 1, 0, line); /* an empty first label is no name */
+    /* an entry's trailing dot is ignored too */
+    static const char *const dotted[] = {"router.lan.", ".lan."};
+    expect_host("router.lan", dotted, 2, 1, line);
+    expect_host("other.lan", dotted, 2, 1, line);
+    expect_host("lan", dotted, 2, 1, line);
+    expect_host("lan.evil", dotted, 2, 0, line);
+    /* empty and dot-only entries match nothing */
+    static const char *const empty[] = {"", ".", ".."};
+    expect_host("x", empty, 3, 0, line);
+    expect_host(".", empty, 3, 0, line);
+    expect_host("..", empty, 3, 0, line);
+    expect_host("", empty, 3, 0, line);
+}
+
+static void test_host_ip_literals(void)
+{
+    /* rebinding needs a name: an address in Host always passes */
+    HOST_OK("192.168.1.1");
+    HOST_OK("192.168.1.1:8080");
+    HOST_OK("127.0.0.1");
+    HOST_OK("0.0.0.0");
+    HOST_OK("255.255.255.255");
+    HOST_OK("10.0.0.1.");
+    HOST_OK("[::1]");
+    HOST_OK("[::1]:8080");
+    HOST_OK("[FE80::1]");
+    HOST_OK("[2001:db8::a:b:c]:443");
+    HOST_OK("[::ffff:192.168.1.1]:80");
+    HOST_OK("[::]");
+    /* names that look like addresses are names, and unlisted */
+    HOST_NO("127.0.0.1.nip.io");
+    HOST_NO("192.168.1.1.evil.example");
+    HOST_NO("evil.192.168.1.1");
+    HOST_NO("127.1");
+    HOST_NO("2130706433");
+    HOST_NO("0x7f.0.0.1");
+    HOST_NO("127.000.0.1");
+    HOST_NO("127.0.0.01");
+    HOST_NO("256.1.1.1");
+    HOST_NO("1.2.3.1000");
+    HOST_NO("1.2.3.4.5");
+    HOST_NO("1.2.3");
+    HOST_NO("1..2.3");
+    HOST_NO(".1.2.3.4");
+    /* brackets hold an IPv6 address or nothing passes */
+    HOST_NO("[::1");
+    HOST_NO("[::1]x");
+    HOST_NO("[::1]:8o");
+    HOST_NO("[::1]]");
+    HOST_NO("[router.lan]");
+    HOST_NO("[evil.example]");
+    HOST_NO("[fe80::1%25eth0]");
+    HOST_NO("[1]");
+    HOST_NO("[1:2]");
+    HOST_NO("[]");
+    HOST_NO("[");
+    HOST_NO("[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]");
+    HOST_NO("::1");             /* unbracketed: not a host[:port] */
+}
+
+static void test_host_malformed(void)
+{
+    HOST_NO("");
+    HOST_NO(":8080");
+    HOST_NO(".");
+    HOST_NO(".:80");
+    HOST_NO("router.lan:80:80");
+    HOST_NO("router.lan:http");
+    HOST_NO("router.lan:-1");
+    HOST_NO("router.lan: 80");
+    HOST_NO("user@router.lan");
+    HOST_NO("router.lan@evil.example");
+    HOST_NO("router.lan/x");
+    HOST_NO("router.lan\\x");
+    HOST_NO("router lan");
+    HOST_NO("router.lan, evil.example");
+    HOST_NO("http://router.lan");
+    HOST_NO("router%2elan");
+    HOST_NO("r\xc3\xb6uter.lan");  /* IDNs arrive as punycode (xn--) */
+    static const char *const idn[] = {"xn--ruter-jua.lan", "my_pi"};
+    expect_host("xn--ruter-jua.lan", idn, 2, 1, __LINE__);
+    expect_host("MY_PI:80", idn, 2, 1, __LINE__);   /* '_' as in DHCP names */
+}
+
+static void test_host_missing_or_repeated(void)
+{
+    /* HTTP/1.1 must send Host (RFC 9112 3.2); HTTP/1.0 names no host */
+    CHECK_EQ(host_raw("GET / HTTP/1.1", router, 2), 0);
+    CHECK_EQ(host_raw("GET / HTTP/1.0", router, 2), 1);
+    CHECK_EQ(host_raw("GET / HTTP/1.0\r\nHost: evil.example", router, 2), 0);
+    CHECK_EQ(host_raw("GET / HTTP/1.0\r\nHost: router.lan", router, 2), 1);
+    /* two Host lines, even equal or both allowed: refused */
+    CHECK_EQ(host_raw("GET / HTTP/1.1\r\nHost: router.lan\r\nHost: router.lan", router, 2), 0);
+    CHECK_EQ(host_raw("GET / HTTP/1.1\r\nHost: router.lan\r\nhost: evil.example", router, 2), 0);
+    CHECK_EQ(host_raw("GET / HTTP/1.1\r\nHOST: Router.Lan", router, 2), 1);
+    /* blanks around the value are not part of it */
+    CHECK_EQ(host_raw("GET / HTTP/1.1\r\nHost:   router.lan  ", router, 2), 1);
+    /* an absolute-form target does not stand in for Host */
+    CHECK_EQ(host_raw("GET http://router.lan/ HTTP/1.1\r\nHost: evil.example", router, 2), 0);
+}
+
+static void test_host_star(void)
+{
+    static const char *const star[] = {"router.lan", "*"};
+    int line = __LINE__;
+    expect_host("evil.example:8080", star, 2, 1, line);
+    expect_host("not a host!", star, 2, 1, line);
+    CHECK_EQ(host_raw("GET / HTTP/1.1", star, 2), 1);
+    CHECK_EQ(host_raw("GET / HTTP/1.1\r\nHost: a\r\nHost: b", star, 2), 1);
+    /* "*" only as a whole entry */
+    static const char *const wild[] = {"*.lan", "*router.lan"};
+    expect_host("x.lan", wild, 2, 0, line);
+    expect_host("router.lan", wild, 2, 0, line);
+}
+
+static void test_host_and_origin_together(void)
+{
+    /* The defect's request: the Origin check alone lets it through, the
+     * Host check does not. */
+    const char *head = "GET /ws/echo/ HTTP/1.1\r\nHost: evil.example:8080\r\n"
+                       "Origin: http://evil.example";
+    CHECK_EQ(host_raw(head, NULL, 0), 1);
+    CHECK_EQ(cw_auth_origin_allowed(&req, NULL, 0), 1);
+    CHECK_EQ(host_raw(head, router, 2), 0);
+    /* the device's own page passes both */
+    head = "GET /ws/echo/ HTTP/1.1\r\nHost: router.lan:8080\r\nOrigin: http://router.lan";
+    CHECK_EQ(host_raw(head, router, 2), 1);
+    CHECK_EQ(cw_auth_origin_allowed(&req, NULL, 0), 1);
+}
+
+static int split_is(const char *in, size_t max, const char *want)
+{
+    char buf[128], got[128];
+    const char *out[8];
+    snprintf(buf, sizeof buf, "%s", in);
+    size_t n = cw_auth_split_hosts(buf, out, max), k = 0;
+    got[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(got + k, sizeof got - k, "%s[%s]", i ? " " : "", out[i]);
+    if (strcmp(got, want) != 0)
+        printf("  split '%s' (max %zu): got '%s', want '%s'\n", in, max, got, want);
+    return strcmp(got, want) == 0;
+}
+
+static void test_split_hosts(void)
+{
+    CHECK(split_is("localhost openwrt .lan", 8, "[localhost] [openwrt] [.lan]"));
+    CHECK(split_is("  a,b\t,, c  ", 8, "[a] [b] [c]"));
+    CHECK(split_is("one", 8, "[one]"));
+    CHECK(split_is("", 8, ""));
+    CHECK(split_is(" ,\t ", 8, ""));
+    /* at most max names, each cut at its end */
+    CHECK(split_is("a b c", 2, "[a] [b]"));
+    CHECK(split_is("a b c", 0, ""));
+    /* the build's own string, sized as the server sizes it */
+    static char s[] = CONFIG_ALLOW_HOSTS;
+    const char *out[sizeof s / 2 + 1];
+    size_t n = cw_auth_split_hosts(s, out, sizeof out / sizeof out[0]);
+    CHECK(n <= sizeof s / 2);
+    for (size_t i = 0; i < n; i++)
+        CHECK(out[i][0] != 0 && strchr(out[i], ' ') == NULL);
 }
 
 static const char *token(const char *target, const char *headers, const char *cookie,
@@ -320,6 +564,15 @@ int main(void)
     RUN(test_origin_same_host);
     RUN(test_origin_allow_list);
     RUN(test_origin_first_header);
+    RUN(test_host_list_empty);
+    RUN(test_host_exact);
+    RUN(test_host_domain);
+    RUN(test_host_ip_literals);
+    RUN(test_host_malformed);
+    RUN(test_host_missing_or_repeated);
+    RUN(test_host_star);
+    RUN(test_host_and_origin_together);
+    RUN(test_split_hosts);
     RUN(test_token_sources);
     RUN(test_token_fallthrough);
     RUN(test_users_shared);

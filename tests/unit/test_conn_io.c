@@ -3,7 +3,9 @@
  * pair and the reactor, with consumers that do what a careless one would:
  * a receive whose send fails on the socket (its message must stay valid
  * until receive returns) and a connect that sends a large frame (which
- * must follow the 101, and never reach a client that connect refuses). */
+ * must follow the 101, and never reach a client that connect refuses); a
+ * message that trickles in is cut at its deadline, one that arrives in
+ * time is not. */
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/txq.h"
@@ -221,10 +223,96 @@ static void refused_connect_sends_no_frame(void)
     teardown();
 }
 
+/* ---- the message deadline ---- */
+
+static int echoed;
+
+static void echo_receive(cw_conn *c, const cw_msg *m)
+{
+    echoed++;
+    cw_send_binary(c, m->data, m->len);
+}
+
+static const cw_consumer echoer = {NULL, echo_receive, NULL, NULL};
+
+/* Opens an echo connection with the given deadline; the client's end. */
+static int open_echo(unsigned timeout_ms)
+{
+    setup(&echoer);
+    cw_rt.opt.message_timeout_ms = timeout_ms;
+    echoed = 0;
+    int fd = open_pair();
+    uint8_t head[512];
+    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
+    spin(3);
+    CHECK(read(fd, head, sizeof head) > 12 && memcmp(head, "HTTP/1.1 101", 12) == 0);
+    return fd;
+}
+
+/* A frame announcing 1000 bytes whose payload comes a byte at a time, one
+ * every 30 ms (so the connection is never idle): closed 1008 once the
+ * 300 ms deadline has passed, its buffer back in the pool. */
+static void trickled_message_is_cut_at_its_deadline(void)
+{
+    int fd = open_echo(300);
+    uint8_t hdr[8] = {0x82, 0x80 | 126, 1000 >> 8, 1000 & 255, 0, 0, 0, 0};
+    CHECK(write(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr);
+    uint8_t got[64];
+    ssize_t n = -1;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < 100 && n <= 0; i++) { /* at most 3 s */
+        if (write(fd, "x", 1) != 1)
+            break;
+        spin(1);
+        usleep(10000);
+        n = read(fd, got, sizeof got);
+    }
+    /* a close frame with 1008 */
+    CHECK(n >= 4 && got[0] == 0x88 && got[2] == 1008 >> 8 && got[3] == (1008 & 255));
+    CHECK_EQ(cw_rt.stats.message_timeouts, 1);
+    CHECK_EQ(echoed, 0);
+    close(fd);
+    spin(3);
+    CHECK_EQ(cw_conn_count(), 0);
+    CHECK_EQ(cw_buf_io_pool.used + cw_buf_msg_pool.used, 0);
+    teardown();
+}
+
+/* The same deadline, a message in two fragments 100 ms apart, and another
+ * after a pause longer than the deadline: both echoed, nothing closed. */
+static void message_in_time_is_not_cut(void)
+{
+    int fd = open_echo(300);
+    uint8_t f[64];
+    for (int round = 0; round < 2; round++) {
+        CHECK(write(fd, f, frame(f, 2, 0, "part one ")) > 0);
+        for (int i = 0; i < 10; i++) {
+            spin(1);
+            usleep(5000);
+        }
+        CHECK(write(fd, f, frame(f, 0, 1, "part two")) > 0);
+        spin(3);
+        for (int i = 0; i < 40; i++) { /* 400 ms with no message at all */
+            spin(1);
+            usleep(5000);
+        }
+    }
+    CHECK_EQ(echoed, 2);
+    CHECK_EQ(cw_rt.stats.message_timeouts, 0);
+    uint8_t got[256];
+    ssize_t n = read(fd, got, sizeof got);
+    CHECK(n > 0 && got[0] == 0x82); /* the echoes, no close frame */
+    close(fd);
+    spin(3);
+    teardown();
+}
+
 int main(void)
 {
     RUN(message_survives_a_failed_send_in_receive);
     RUN(frame_from_connect_follows_the_101);
     RUN(refused_connect_sends_no_frame);
+    RUN(trickled_message_is_cut_at_its_deadline);
+    RUN(message_in_time_is_not_cut);
     return cw_unit_done();
 }
