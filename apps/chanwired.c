@@ -30,19 +30,23 @@ static const char usage[] =
     "  --close-timeout MS      wait this long for the peer's close (default 2000)\n"
     "  --shutdown-timeout MS   on SIGTERM, time to flush before exit (default 3000)\n"
     "  --message-timeout MS    a message must arrive whole within this (1008; 0: never)\n"
+#if defined(CONFIG_TLS)
     "  --tls-cert FILE         certificate chain (PEM or DER) for wss:// and HTTPS\n"
     "  --tls-key FILE          its private key; with both, --listen serves TLS unless\n"
     "                          --listen-tls names the TLS listeners (then both kinds run)\n"
     "  --listen-tls ADDR:PORT  a TLS listener (repeatable); SIGHUP reloads cert and key\n"
     "  --tls-max-sessions N    TLS sessions at once (at most the build's CONFIG_TLS_MAX_CONNS)\n"
     "  --tls-arena BYTES       TLS memory to use (at most the build's CONFIG_TLS_ARENA_SIZE)\n"
+#endif
 #if defined(CONFIG_STATIC_FILES)
     "  --www DIR               serve DIR's files over HTTP GET/HEAD on the same port\n"
 #endif
     "  --allow-origin ORIGIN   also accept browsers from ORIGIN (repeatable; \"*\" any)\n"
+#if defined(CONFIG_HOST_CHECK)
     "  --allow-host NAME       answer only requests whose Host is NAME (.NAME: also its\n"
     "                          subdomains) or an IP address, others get 400 (repeatable;\n"
     "                          replaces the build's CONFIG_ALLOW_HOSTS; \"*\" any)\n"
+#endif
 #if defined(CONFIG_JWT)
     "  --jwt-secret-file FILE  verify HS256 tokens with the secret in FILE (or set\n"
     "                          $CHANWIRE_JWT_SECRET); without it /ws/users/ answers 401\n"
@@ -63,6 +67,7 @@ static const char usage[] =
     "                          supplementary groups); the control socket is handed to it\n"
     "  --chroot DIR            after binding, chroot to DIR (--www is opened before)\n"
     "  --allow-root            keep running as root (refused without --user otherwise)\n"
+#if defined(CONFIG_LAYER_REDIS)
     "  --redis HOST:PORT       share groups through Redis with other chanwired daemons and\n"
     "                          Django (channels_redis's RedisPubSubChannelLayer); HOST is\n"
     "                          numeric or localhost. Builds with CONFIG_LAYER_REDIS only\n"
@@ -71,6 +76,7 @@ static const char usage[] =
     "  --redis-password-file FILE  AUTH password read from FILE (or set\n"
     "                          $CHANWIRE_REDIS_PASSWORD; --redis-password PASS also works\n"
     "                          but shows in ps)\n"
+#endif
     "  --help                  this text\n"
     "  --version               print the version\n"
 #if defined(CONFIG_GROUPS) && defined(CONFIG_JSON)
@@ -108,6 +114,7 @@ static int read_secret(const char *path, char *out, size_t cap, size_t *len)
 }
 #endif
 
+#if defined(CONFIG_LAYER_REDIS)
 /* The Redis password: the file's first line. */
 static int read_password(const char *path, char *out, size_t cap)
 {
@@ -123,6 +130,7 @@ static int read_password(const char *path, char *out, size_t cap)
     out[strcspn(out, "\r\n")] = 0;
     return 0;
 }
+#endif
 
 static int parse_uint(const char *flag, const char *s, unsigned *out)
 {
@@ -152,6 +160,7 @@ static int parse_level(const char *s, int *out)
     return -1;
 }
 
+#if defined(CONFIG_HOST_CHECK)
 /* An --allow-host value: "*", or a name of [A-Za-z0-9._-] (IP addresses
  * need no entry; "[::1]", ports and schemes would never match). */
 static int host_entry_ok(const char *s)
@@ -174,6 +183,7 @@ static void log_hosts(const cw_options *o)
     if (o->nallow_hosts)
         cw_log(CW_LOG_INFO, "Host check: only%s, or an IP address", line);
 }
+#endif
 
 /* "chanwired VERSION features: a b c" on one line: the optional modules
  * of this build (cw_build_features_text). */
@@ -230,16 +240,20 @@ static const struct option longopts[] = {
     {"close-timeout", REQ, 0, OPT(K_UINT, o.close_timeout_ms)},
     {"shutdown-timeout", REQ, 0, OPT(K_UINT, o.shutdown_timeout_ms)},
     {"message-timeout", REQ, 0, OPT(K_UINT, o.message_timeout_ms)},
+#if defined(CONFIG_TLS)
     {"tls-cert", REQ, 0, OPT(K_STR, tls_cert)},
     {"tls-key", REQ, 0, OPT(K_STR, tls_key)},
     {"listen-tls", REQ, 0, OPT(K_LIST, listen_tls)},
     {"tls-max-sessions", REQ, 0, OPT(K_UINT, o.tls_max_sessions)},
     {"tls-arena", REQ, 0, OPT(K_UINT, o.tls_arena_bytes)},
+#endif
 #if defined(CONFIG_STATIC_FILES)
     {"www", REQ, 0, OPT(K_STR, o.www_dir)},
 #endif
     {"allow-origin", REQ, 0, OPT(K_LIST, origins)},
+#if defined(CONFIG_HOST_CHECK)
     {"allow-host", REQ, 0, OPT(K_LIST, hosts)},
+#endif
 #if defined(CONFIG_JWT)
     {"jwt-secret-file", REQ, 0, OPT(K_JWTFILE, o)},
     {"jwt-id-claim", REQ, 0, OPT(K_STR, o.jwt_id_claim)},
@@ -257,11 +271,13 @@ static const struct option longopts[] = {
     {"user", REQ, 0, OPT(K_STR, run_user)},
     {"chroot", REQ, 0, OPT(K_STR, chroot_dir)},
     {"allow-root", NO, 0, OPT(K_SET, allow_root)},
+#if defined(CONFIG_LAYER_REDIS)
     {"redis", REQ, 0, OPT(K_STR, redis.addr)},
     {"redis-prefix", REQ, 0, OPT(K_STR, redis.prefix)},
     {"redis-user", REQ, 0, OPT(K_STR, redis.username)},
     {"redis-password", REQ, 0, OPT(K_STR, redis.password)},
     {"redis-password-file", REQ, 0, OPT(K_PASSFILE, o)},
+#endif
     {"help", NO, 0, OPT(K_HELP, o)},
     {"version", NO, 0, OPT(K_VERSION, o)},
     {0, 0, 0, 0}};
@@ -271,10 +287,12 @@ int main(int argc, char **argv)
     cw_options *o = &a.o;
     cw_options_init(o);
     o->log_ident = "chanwired";
+#if defined(CONFIG_LAYER_REDIS)
     static char redis_password[257];
     const char *env_redis_pw = getenv("CHANWIRE_REDIS_PASSWORD");
     if (env_redis_pw && *env_redis_pw)
         a.redis.password = env_redis_pw;
+#endif
 #if defined(CONFIG_CONTROL_SOCKET)
     char control[108];
     a.use_control = 1;
@@ -325,11 +343,13 @@ int main(int argc, char **argv)
 #if defined(CONFIG_CONTROL_SOCKET)
         case K_CONTROL: snprintf(control, sizeof control, "%s", optarg); break;
 #endif
+#if defined(CONFIG_LAYER_REDIS)
         case K_PASSFILE:
             if (read_password(optarg, redis_password, sizeof redis_password) < 0)
                 return 2;
             a.redis.password = redis_password;
             break;
+#endif
         case K_HELP: fputs(usage, stdout); return 0;
         case K_VERSION: print_version(); return 0;
         default:
@@ -343,6 +363,7 @@ int main(int argc, char **argv)
         o->allow_origins = a.origins.v;
         o->nallow_origins = a.origins.n;
     }
+#if defined(CONFIG_HOST_CHECK)
     if (a.hosts.n) {
         for (unsigned i = 0; i < a.hosts.n; i++)
             if (!host_entry_ok(a.hosts.v[i])) {
@@ -353,20 +374,34 @@ int main(int argc, char **argv)
         o->allow_hosts = a.hosts.v;
         o->nallow_hosts = a.hosts.n;
     }
+#endif
     const char **listen = a.listen.v, **listen_tls = a.listen_tls.v;
-    unsigned nlisten = a.listen.n, nlisten_tls = a.listen_tls.n;
+    unsigned nlisten = a.listen.n;
+#if defined(CONFIG_TLS)
+    unsigned nlisten_tls = a.listen_tls.n;
+#else
+    const unsigned nlisten_tls = 0; /* no TLS listener in this build */
+#endif
+#if defined(CONFIG_LAYER_REDIS)
     cw_redis_options *redis = &a.redis;
-    const char *tls_cert = a.tls_cert, *tls_key = a.tls_key, *run_user = a.run_user;
+#endif
+#if defined(CONFIG_TLS)
+    const char *tls_cert = a.tls_cert, *tls_key = a.tls_key;
+#endif
+    const char *run_user = a.run_user;
     if (optind < argc) {
         fprintf(stderr, "chanwired: unexpected argument '%s' (try --help)\n", argv[optind]);
         return 2;
     }
+#if defined(CONFIG_LAYER_REDIS)
     if (!redis->addr && (redis->prefix || redis->username ||
                         (redis->password && redis->password != env_redis_pw))) {
         fprintf(stderr, "chanwired: --redis-prefix, --redis-user and --redis-password need "
                 "--redis\n");
         return 2;
     }
+#endif
+#if defined(CONFIG_TLS)
     if (!tls_cert != !tls_key) {
         fprintf(stderr, "chanwired: --tls-cert and --tls-key go together (try --help)\n");
         return 2;
@@ -383,6 +418,7 @@ int main(int argc, char **argv)
         if (nlisten_tls == 0)
             listen_tls[nlisten_tls++] = "127.0.0.1:8443";
     }
+#endif
     if (nlisten == 0 && nlisten_tls == 0)
         listen[nlisten++] = "127.0.0.1:8080";
     /* Least privilege: root only to bind, then --user; root throughout
@@ -420,6 +456,7 @@ int main(int argc, char **argv)
         cw_log(CW_LOG_INFO, "control socket %s", control);
     }
 #endif
+#if defined(CONFIG_LAYER_REDIS)
     if (redis->addr) {
         char err[200];
         if (cw_redis_layer(srv, redis, err, sizeof err) != 0) {
@@ -428,6 +465,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+#endif
+#if defined(CONFIG_TLS)
     if (tls_cert) {
         char err[300];
         if (cw_tls_setup(srv, tls_cert, tls_key, err, sizeof err) != 0) {
@@ -436,6 +475,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+#endif
     for (unsigned i = 0; i < nlisten + nlisten_tls; i++) {
         char err[160];
         int tls = i >= nlisten;
@@ -457,7 +497,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+#if defined(CONFIG_HOST_CHECK)
     log_hosts(o); /* once started: a start-up error stays the only line */
+#endif
     int rc = cw_run(srv);
     cw_server_fini(srv);
     return rc == 0 ? 0 : 1;

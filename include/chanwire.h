@@ -28,6 +28,7 @@ extern "C" {
 #define CW_FEATURE_DEBUG_LOG      (1u << 9)  /* CONFIG_DEBUG_LOG: "debug-log" */
 #define CW_FEATURE_SENDQ_DROP     (1u << 10) /* CONFIG_SENDQ_DROP: "sendq-drop" */
 #define CW_FEATURE_POLLER_POLL    (1u << 11) /* CONFIG_POLLER_POLL: "poller-poll" (else epoll) */
+#define CW_FEATURE_HOST_CHECK     (1u << 12) /* CONFIG_HOST_CHECK: "host-check" */
 /* The CW_FEATURE_* bits of this build, as the library was compiled. */
 unsigned cw_build_features(void);
 /* The short lowercase name of one CW_FEATURE_* bit ("tls", "groups", ...),

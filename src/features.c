@@ -9,9 +9,9 @@
 /* By bit number: names[i] is the name of the bit 1u << i. */
 static const char *const names[] = {
     "tls", "groups", "json", "jwt", "static-files", "control-socket", "layer-redis",
-    "stats-endpoint", "watchdog", "debug-log", "sendq-drop", "poller-poll",
+    "stats-endpoint", "watchdog", "debug-log", "sendq-drop", "poller-poll", "host-check",
 };
-_Static_assert(sizeof names / sizeof names[0] == 12 && CW_FEATURE_POLLER_POLL == 1u << 11,
+_Static_assert(sizeof names / sizeof names[0] == 13 && CW_FEATURE_HOST_CHECK == 1u << 12,
                "one name per CW_FEATURE_* bit, in bit order");
 
 unsigned cw_build_features(void)
@@ -52,6 +52,9 @@ unsigned cw_build_features(void)
 #endif
 #if defined(CONFIG_POLLER_POLL)
     f |= CW_FEATURE_POLLER_POLL;
+#endif
+#if defined(CONFIG_HOST_CHECK)
+    f |= CW_FEATURE_HOST_CHECK;
 #endif
     return f;
 }
@@ -104,6 +107,9 @@ const char *cw_build_features_text(void)
 #endif
 #if defined(CONFIG_POLLER_POLL)
            " poller-poll"
+#endif
+#if defined(CONFIG_HOST_CHECK)
+           " host-check"
 #endif
         ;
 }

@@ -29,6 +29,7 @@
 
 struct cw_server cw_srv;
 
+#if defined(CONFIG_HOST_CHECK)
 #ifndef CONFIG_ALLOW_HOSTS
 #define CONFIG_ALLOW_HOSTS "" /* a cw_config.h made without the Kconfig file */
 #endif
@@ -36,14 +37,17 @@ struct cw_server cw_srv;
  * Each name takes two bytes at least (itself and a separator). */
 static char default_hosts[sizeof CONFIG_ALLOW_HOSTS];
 static const char *default_host_list[sizeof CONFIG_ALLOW_HOSTS / 2 + 1];
+#endif
 
 void cw_options_init(cw_options *o)
 {
     memset(o, 0, sizeof *o);
+#if defined(CONFIG_HOST_CHECK)
     memcpy(default_hosts, CONFIG_ALLOW_HOSTS, sizeof default_hosts);
     o->nallow_hosts = cw_auth_split_hosts(default_hosts, default_host_list,
                                           sizeof default_host_list / sizeof default_host_list[0]);
     o->allow_hosts = o->nallow_hosts ? default_host_list : NULL;
+#endif
     o->max_conns = CONFIG_MAX_CONNS;
     o->max_message = CONFIG_MAX_MESSAGE_SIZE;
     o->sendq_max = CONFIG_SENDQ_MAX;
@@ -341,6 +345,12 @@ cw_server *cw_server_init(const cw_options *o)
 #else
     if (o->www_dir) {
         cw_log(CW_LOG_ERROR, "static files are not in this build (CONFIG_STATIC_FILES=n)");
+        return NULL;
+    }
+#endif
+#if !defined(CONFIG_HOST_CHECK)
+    if (o->nallow_hosts) {
+        cw_log(CW_LOG_ERROR, "the Host allow-list is not in this build (CONFIG_HOST_CHECK=n)");
         return NULL;
     }
 #endif

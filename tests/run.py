@@ -57,10 +57,15 @@ def discover(build):
     for p in sorted(glob.glob(os.path.join(build, "tests", "itest_*"))):
         if os.access(p, os.X_OK):
             suites.append(("wire", os.path.basename(p), [p], True))
+    # Suites of an optional module run only in builds that have it.
+    needs = {"test_hosts.py": "CONFIG_HOST_CHECK"}
     for kind, pattern in (("integration", "tests/integration/test_*.py"),
                           ("conformance", "tests/conformance/test_*.py"),
                           ("bench", "tests/bench/test_*.py")):
         for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            need = needs.get(os.path.basename(p))
+            if need and not has_config(build, need):
+                continue
             suites.append((kind, os.path.basename(p), [py, p], False))
     if os.environ.get("CW_TLS") == "1":
         # The TLS suites (they need a TLS build): in the TLS pass only.

@@ -69,6 +69,7 @@ int cw_auth_origin_allowed(const cw_http_req *r, const char *const *allow, size_
     return on > 0 && on == hn && ieq_n(o, host, on);
 }
 
+#if defined(CONFIG_HOST_CHECK)
 /* Dotted-decimal IPv4 as browsers write it: four numbers 0..255, no
  * leading zeros ("127.1" and "0x7f.0.0.1" are names here, and unlisted). */
 static int is_ipv4(const char *h, size_t n)
@@ -189,6 +190,7 @@ size_t cw_auth_split_hosts(char *s, const char **out, size_t max)
     }
     return n;
 }
+#endif /* CONFIG_HOST_CHECK */
 
 const char *cw_auth_find_token(const cw_http_req *r, const char *cookie, const char *param)
 {

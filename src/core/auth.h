@@ -7,6 +7,7 @@
 #ifndef CW_AUTH_H
 #define CW_AUTH_H
 
+#include "cw_config.h"
 #include "proto/http.h"
 #include "proto/jwt.h"
 
@@ -31,12 +32,23 @@ int cw_auth_origin_allowed(const cw_http_req *r, const char *const *allow, size_
  * match an entry: "name" exactly, ".example.com" that domain and every
  * name under it. Host names are [A-Za-z0-9._-]; entries carry no port.
  * Reads spans only: call it before cw_http_prepare_scope or after. */
+#if defined(CONFIG_HOST_CHECK)
 int cw_auth_host_allowed(const cw_http_req *r, const char *const *allow, size_t nallow);
 
 /* Splits s in place at blanks and commas into at most max names (the
  * rest is ignored) and returns how many; out[i] points into s. For a
  * Kconfig string such as CONFIG_ALLOW_HOSTS. */
 size_t cw_auth_split_hosts(char *s, const char **out, size_t max);
+#else
+/* Built without CONFIG_HOST_CHECK: no Host check, no code (cw_server_init
+ * refuses an allow-list). */
+static inline int cw_auth_host_allowed(const cw_http_req *r, const char *const *allow,
+                                       size_t nallow)
+{
+    (void)r, (void)allow, (void)nallow;
+    return 1;
+}
+#endif
 
 /* The token from "Authorization: Bearer T", else cookie `cookie`, else
  * query parameter `param` (either may be NULL). Needs

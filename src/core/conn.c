@@ -344,48 +344,33 @@ static void arm_ping(cw_conn *c)
 
 /* ---- the message deadline: a message in progress (its reassembly buffer,
  * or a partial frame in the stash) must be complete within
- * message_timeout_ms of its first byte, however the bytes trickle ---- */
+ * message_timeout_ms of its first byte, however the bytes trickle. Checked
+ * as bytes arrive; a client that goes silent instead meets the ping
+ * deadline (it cannot answer a ping from inside a frame, and a pong
+ * between fragments is a byte that arrives). ---- */
 
 #define MSG_UNIT_SHIFT 6 /* msg_since counts 64 ms units: 16 bits last 69 min */
 
-static uint16_t msg_units(uint32_t ms)
-{
-    return (uint16_t)(ms >> MSG_UNIT_SHIFT);
-}
-
-/* Milliseconds left before the message in progress is overdue (0: it is),
- * or UINT32_MAX when no message is timed. */
-static uint32_t msg_time_left(const cw_conn *c, uint32_t now)
-{
-    uint32_t limit = cw_rt.opt.message_timeout_ms;
-    if (!(c->flags & CW_CF_MSG_TIMED) || !limit)
-        return UINT32_MAX;
-    uint32_t spent = (uint32_t)(uint16_t)(msg_units(now) - c->msg_since) << MSG_UNIT_SHIFT;
-    return spent >= limit ? 0 : limit - spent;
-}
-
-/* After each read while OPEN: starts the clock when a message begins (and
- * brings the timer forward to its deadline), stops it when none is left
- * in progress. */
+/* After each read while OPEN: starts the clock when a message begins,
+ * stops it when none is left in progress, and closes the connection 1008
+ * once the message is overdue. */
 static void track_message(cw_conn *c)
 {
-    if (c->state != CW_ST_OPEN)
+    uint32_t limit = cw_rt.opt.message_timeout_ms;
+    if (c->state != CW_ST_OPEN || !limit)
         return;
-    int held = c->rx.msg != NULL || (c->flags & CW_CF_STASH);
-    if (!held) {
+    if (!c->rx.msg && !(c->flags & CW_CF_STASH)) {
         c->flags &= (uint16_t)~CW_CF_MSG_TIMED;
         return;
     }
-    if ((c->flags & CW_CF_MSG_TIMED) || !cw_rt.opt.message_timeout_ms)
-        return;
-    uint32_t now = now32();
-    c->flags |= CW_CF_MSG_TIMED;
-    c->msg_since = msg_units(now);
-    /* A byte was just read, so the ping schedule starts over too. */
-    uint32_t wait = cw_rt.opt.message_timeout_ms;
-    if (cw_rt.opt.ping_interval_ms && cw_rt.opt.ping_interval_ms < wait)
-        wait = cw_rt.opt.ping_interval_ms;
-    cw_timer_arm(&c->timer, wait, on_timer);
+    uint16_t now = (uint16_t)(now32() >> MSG_UNIT_SHIFT);
+    if (!(c->flags & CW_CF_MSG_TIMED)) {
+        c->flags |= CW_CF_MSG_TIMED;
+        c->msg_since = now;
+    } else if ((uint32_t)(uint16_t)(now - c->msg_since) << MSG_UNIT_SHIFT >= limit) {
+        cw_rt.stats.message_timeouts++;
+        fail(c, CW_CLOSE_POLICY, "message not complete in time");
+    }
 }
 
 #if defined(CONFIG_STATIC_FILES)
@@ -1048,36 +1033,20 @@ static void on_timer(struct cw_timer *t)
         drop(c, 0);
         break;
     case CW_ST_OPEN: {
-        uint32_t now = now32(), left = msg_time_left(c, now), idle = now - c->last_rx_ms, wait;
-        if (left == 0) {
-            cw_rt.stats.message_timeouts++;
-            fail(c, CW_CLOSE_POLICY, "message not complete in time");
-            break;
-        }
+        uint32_t idle = now32() - c->last_rx_ms;
         if (c->flags & CW_CF_PING_SENT) {
             cw_rt.stats.ping_timeouts++;
             fail(c, CW_CLOSE_INTERNAL, "ping timeout");
-            break;
-        }
-        if (!cw_rt.opt.ping_interval_ms) {
-            wait = left; /* only a message deadline to watch, if any */
         } else if (idle + CONFIG_TIMER_TICK_MS >= cw_rt.opt.ping_interval_ms) {
             if (queue_frame(c, CW_OP_PING, NULL, 0) < 0) {
                 drop(c, CW_CLOSE_ABNORMAL);
                 return;
             }
             c->flags |= CW_CF_PING_SENT;
-            /* The pong deadline stands alone: a late message is caught
-             * when it passes (or the silence closes the connection). */
             cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
-            break;
         } else {
-            wait = cw_rt.opt.ping_interval_ms - idle;
+            cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms - idle, on_timer);
         }
-        if (wait > left)
-            wait = left;
-        if (wait != UINT32_MAX)
-            cw_timer_arm(&c->timer, wait, on_timer);
         break;
     }
     default:

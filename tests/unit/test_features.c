@@ -76,6 +76,11 @@ static const struct {
 #else
     {CW_FEATURE_POLLER_POLL, "poller-poll", 0},
 #endif
+#if defined(CONFIG_HOST_CHECK)
+    {CW_FEATURE_HOST_CHECK, "host-check", 1},
+#else
+    {CW_FEATURE_HOST_CHECK, "host-check", 0},
+#endif
 };
 #define NWANT (sizeof want / sizeof want[0])
 
