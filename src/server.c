@@ -14,7 +14,6 @@
 #include "core/runtime.h"
 #include "port.h"
 #include "proto/router.h"
-#include "stats.h"
 #if defined(CONFIG_TLS)
 #include "core/tls.h"
 #endif
@@ -73,17 +72,6 @@ static unsigned clamp(unsigned v, unsigned lo, unsigned hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void resume_listeners(void);
-
-static void after_batch(void)
-{
-    /* Slots freed (their descriptors too): accepting may resume if it was
-     * paused for lack of descriptors. */
-    if (cw_conn_after_batch() > 0)
-        resume_listeners();
-    cw_layer_flush(); /* what the batch published, in one write */
-}
-
 /* ---- listeners ---- */
 
 static void resume_listener(struct cw_listener *l)
@@ -116,6 +104,15 @@ static void resume_listeners(void)
 {
     for (unsigned i = 0; i < cw_srv.nlisteners; i++)
         resume_listener(&cw_srv.listeners[i]);
+}
+
+static void after_batch(void)
+{
+    /* Slots freed (their descriptors too): accepting may resume if it was
+     * paused for lack of descriptors. */
+    if (cw_conn_after_batch() > 0)
+        resume_listeners();
+    cw_layer_flush(); /* what the batch published, in one write */
 }
 
 static void on_accept(struct cw_io *io, unsigned events)

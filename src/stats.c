@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* stats.c: the report behind GET /stats and the control socket's "stats":
  * the counters of core/runtime.h, then every pool, TLS and the channel
- * layer, as "name value" lines. */
-#include "stats.h"
+ * layer, as "name value" lines. Its calls are public (chanwire.h): the
+ * server registers cw_stats_report as the connection layer's report. */
+#include "chanwire.h"
 #include "channels/layer.h"
 #include "core/runtime.h"
 #include "cw_config.h"

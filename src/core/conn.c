@@ -356,13 +356,13 @@ static void arm_ping(cw_conn *c)
  * once the message is overdue. */
 static void track_message(cw_conn *c)
 {
+    if (!c->rx.msg && !(c->flags & CW_CF_STASH)) {
+        c->flags &= (uint16_t)~CW_CF_MSG_TIMED; /* the common case: nothing held */
+        return;
+    }
     uint32_t limit = cw_rt.opt.message_timeout_ms;
     if (c->state != CW_ST_OPEN || !limit)
         return;
-    if (!c->rx.msg && !(c->flags & CW_CF_STASH)) {
-        c->flags &= (uint16_t)~CW_CF_MSG_TIMED;
-        return;
-    }
     uint16_t now = (uint16_t)(now32() >> MSG_UNIT_SHIFT);
     if (!(c->flags & CW_CF_MSG_TIMED)) {
         c->flags |= CW_CF_MSG_TIMED;
@@ -802,21 +802,15 @@ static void feed(cw_conn *c, uint8_t *buf, size_t len)
 
 static void read_ws(cw_conn *c)
 {
-    size_t room;
+    size_t room, pre = 0;
     uint8_t *direct = cw_ws_rx_direct(&c->rx, &room);
+    int streaming = direct && room >= DIRECT_READ_MIN;
     ssize_t n;
-    if (direct && room >= DIRECT_READ_MIN) {
+    if (streaming) {
         /* A large payload is streaming: read it where it belongs. */
         n = conn_recv(c, direct, room);
-        if (n > 0) {
-            c->last_rx_ms = now32();
-            c->flags &= (uint16_t)~CW_CF_PING_SENT;
-            handle_rx_result(c, cw_ws_rx_direct_done(&c->rx, (size_t)n, &rx_ops, c));
-            track_message(c);
-            return;
-        }
     } else {
-        size_t pre = c->stash_len;
+        pre = c->stash_len;
         if (pre)
             memcpy(loop_buf, c->hold.stash, pre);
         /* Read at most half the queue bound: replies to one read (an echo
@@ -829,18 +823,22 @@ static void read_ws(cw_conn *c)
         if (want > CONFIG_READ_BUF_SIZE)
             want = CONFIG_READ_BUF_SIZE;
         n = conn_recv(c, loop_buf + pre, want);
-        if (n > 0) {
-            drop_stash(c);
-            c->last_rx_ms = now32();
-            c->flags &= (uint16_t)~CW_CF_PING_SENT;
-            feed(c, loop_buf, pre + (size_t)n);
-            track_message(c);
-            return;
-        }
     }
-    if (n < 0 && would_block())
+    if (n <= 0) {
+        if (n < 0 && would_block())
+            return;
+        drop(c, CW_CLOSE_ABNORMAL); /* EOF or reset without a close frame */
         return;
-    drop(c, CW_CLOSE_ABNORMAL); /* EOF or reset without a close frame */
+    }
+    c->last_rx_ms = now32();
+    c->flags &= (uint16_t)~CW_CF_PING_SENT;
+    if (streaming) {
+        handle_rx_result(c, cw_ws_rx_direct_done(&c->rx, (size_t)n, &rx_ops, c));
+    } else {
+        drop_stash(c);
+        feed(c, loop_buf, pre + (size_t)n);
+    }
+    track_message(c);
 }
 
 static void read_discard(cw_conn *c)

@@ -62,12 +62,23 @@ static inline void cw_transport_close(cw_transport *t)
 #endif
 }
 
+/* 1 when the handshake has nothing (more) to do: bytes may flow. */
+static inline int cw_transport_ready(const cw_transport *t)
+{
+#if defined(CONFIG_TLS)
+    return !t->tls || cw_tls_done(t->tls);
+#else
+    (void)t;
+    return 1;
+#endif
+}
+
 /* Drives the handshake before any application byte; peer names the client
  * in log lines. A plain socket is always READY. */
 static inline int cw_transport_handshake(cw_transport *t, const cw_port_peer *peer)
 {
 #if defined(CONFIG_TLS)
-    if (!t->tls || cw_tls_done(t->tls))
+    if (cw_transport_ready(t))
         return CW_TRANSPORT_READY;
     char name[64];
     cw_port_peer_format(peer, name, sizeof name);
@@ -80,17 +91,6 @@ static inline int cw_transport_handshake(cw_transport *t, const cw_port_peer *pe
 #else
     (void)t, (void)peer;
     return CW_TRANSPORT_READY;
-#endif
-}
-
-/* 1 when cw_transport_handshake has nothing (more) to do. */
-static inline int cw_transport_ready(const cw_transport *t)
-{
-#if defined(CONFIG_TLS)
-    return !t->tls || cw_tls_done(t->tls);
-#else
-    (void)t;
-    return 1;
 #endif
 }
 

@@ -98,6 +98,25 @@ static size_t read_all(int fd, uint8_t *out, size_t cap)
     return n;
 }
 
+/* Opens a pair and sends the upgrade request; the client's end. */
+static int open_and_request(void)
+{
+    int fd = open_pair();
+    CHECK(fd >= 0);
+    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
+    return fd;
+}
+
+/* open_and_request, then the 101 read off the wire. */
+static int open_upgraded(void)
+{
+    int fd = open_and_request();
+    uint8_t head[512];
+    spin(3);
+    CHECK(read(fd, head, sizeof head) > 12 && memcmp(head, "HTTP/1.1 101", 12) == 0);
+    return fd;
+}
+
 /* Where needle first stands in hay[0..n), or NULL (memmem is not POSIX). */
 static const uint8_t *find(const uint8_t *hay, size_t n, const char *needle)
 {
@@ -147,12 +166,7 @@ static void message_survives_a_failed_send_in_receive(void)
 {
     setup(&failing_receiver);
     recv_calls = recv_send_rc = recv_block_reused = recv_data_intact = 0;
-    int fd = open_pair();
-    CHECK(fd >= 0);
-    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
-    uint8_t head[512];
-    spin(3);
-    CHECK(read(fd, head, sizeof head) > 12 && memcmp(head, "HTTP/1.1 101", 12) == 0);
+    int fd = open_upgraded();
     /* Two fragments: the message is reassembled in a pool block. */
     uint8_t frames[64];
     size_t n = frame(frames, 1, 0, "hello ");
@@ -188,8 +202,7 @@ static void frame_from_connect_follows_the_101(void)
 {
     setup(&big_sender);
     refuse_after_sending = 0;
-    int fd = open_pair();
-    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
+    int fd = open_and_request();
     size_t n = read_all(fd, wire, sizeof wire);
     CHECK(n > 12 && memcmp(wire, "HTTP/1.1 101", 12) == 0);
     const uint8_t *end = find(wire, n, "\r\n\r\n");
@@ -211,8 +224,7 @@ static void refused_connect_sends_no_frame(void)
 {
     setup(&big_sender);
     refuse_after_sending = 1;
-    int fd = open_pair();
-    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
+    int fd = open_and_request();
     size_t n = read_all(fd, wire, sizeof wire);
     CHECK(n > 12 && memcmp(wire, "HTTP/1.1 403", 12) == 0);
     /* nothing but the 403 response: no frame bytes before or after it */
@@ -241,12 +253,7 @@ static int open_echo(unsigned timeout_ms)
     setup(&echoer);
     cw_rt.opt.message_timeout_ms = timeout_ms;
     echoed = 0;
-    int fd = open_pair();
-    uint8_t head[512];
-    CHECK(write(fd, request, sizeof request - 1) == (ssize_t)(sizeof request - 1));
-    spin(3);
-    CHECK(read(fd, head, sizeof head) > 12 && memcmp(head, "HTTP/1.1 101", 12) == 0);
-    return fd;
+    return open_upgraded();
 }
 
 /* A frame announcing 1000 bytes whose payload comes a byte at a time, one
