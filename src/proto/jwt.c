@@ -20,6 +20,10 @@ const char *cw_jwt_strerror(int rc)
     case CW_JWT_EEXPIRED: return "token expired";
     case CW_JWT_ENOTYET: return "token not valid yet";
     case CW_JWT_ECLAIM: return "missing or unusable claims";
+    case CW_JWT_ENOEXP: return "no exp claim";
+    case CW_JWT_EAUD: return "aud missing or not ours";
+    case CW_JWT_EISS: return "iss missing or not ours";
+    case CW_JWT_ECLOCK: return "wall clock not set (before 2024): time-bound tokens refused";
     default: return "error";
     }
 }
@@ -110,6 +114,41 @@ static int time_claim(const char *json, size_t n, const char *name, int64_t *out
     return 1;
 }
 
+/* 0 when want is NULL, or when claim `name` is a string equal to want or
+ * (many != 0) an array of strings one of which is (RFC 7519 4.1.3, as PyJWT
+ * reads aud); -1 when it is missing, of another type, or does not match.
+ * The value comes from a validated document: a linear scan, no recursion. */
+static int claim_is(const char *json, size_t n, const char *name, const char *want, int many)
+{
+    cw_json_val v;
+    if (!want)
+        return 0;
+    if (cw_json_get(json, n, name, &v) < 0)
+        return -1;
+    const char *p = v.ptr, *e = v.ptr + v.len;
+    if (v.type == CW_JSON_ARRAY && many)
+        p++; /* past '[': then strings, ',' and blanks up to ']' */
+    else if (v.type != CW_JSON_STRING)
+        return -1;
+    size_t wl = strlen(want);
+    int hit = 0;
+    for (;;) {
+        while (p < e && (*p == ',' || (unsigned char)*p <= ' ')) /* blanks, outside strings */
+            p++;
+        if (p >= e || *p == ']')
+            return hit - 1;
+        if (*p != '"')
+            return -1; /* an element that is not a string: the claim is bad */
+        cw_json_val s = {CW_JSON_STRING, p++, 0};
+        while (p < e && *p != '"')
+            p += *p == '\\' ? 2 : 1;
+        s.len = (size_t)(++p - s.ptr);
+        char got[256];
+        long gl = p <= e ? cw_json_string(&s, got, sizeof got) : -1;
+        hit |= gl == (long)wl && memcmp(got, want, wl) == 0;
+    }
+}
+
 /* Copies a string or integer claim as text. */
 static int text_claim(const char *json, size_t n, const char *name, char *out, size_t cap)
 {
@@ -131,7 +170,9 @@ static int text_claim(const char *json, size_t n, const char *name, char *out, s
 int cw_jwt_verify(const cw_jwt_config *cfg, const char *token, size_t len, int64_t now,
                   cw_jwt_claims *out)
 {
-    if (len == 0 || len > CW_JWT_MAX_TOKEN)
+    /* No '=' padding: with the decoder's alphabet and zero trailing bits,
+     * one encoding per part (a signature has exactly one spelling). */
+    if (len == 0 || len > CW_JWT_MAX_TOKEN || memchr(token, '=', len))
         return CW_JWT_EMALFORMED;
     const char *dot1 = memchr(token, '.', len);
     if (!dot1)
@@ -166,15 +207,25 @@ int cw_jwt_verify(const cw_jwt_config *cfg, const char *token, size_t len, int64
     if (pn < 0 || !cw_json_valid(payload, (size_t)pn) || payload[0] != '{')
         return CW_JWT_EMALFORMED;
     size_t n = (size_t)pn;
-    int64_t exp = 0, nbf = 0;
+    int64_t exp = INT64_MAX, nbf = INT64_MIN; /* absent: no bound */
     int has_exp = time_claim(payload, n, "exp", &exp);
     int has_nbf = time_claim(payload, n, "nbf", &nbf);
-    if (has_exp < 0 || has_nbf < 0)
+    if ((has_exp | has_nbf) < 0)
         return CW_JWT_ECLAIM;
-    if (has_exp && now >= add_sat(exp, cfg->leeway_s))
+    if (!(has_exp | cfg->allow_no_exp))
+        return CW_JWT_ENOEXP;
+    /* At 1970 every exp is far ahead: until the clock is set, a token that
+     * depends on it is refused rather than taken as valid. */
+    if ((has_exp | has_nbf) && now < CW_JWT_CLOCK_FLOOR && !cfg->trust_clock)
+        return CW_JWT_ECLOCK;
+    if (now >= add_sat(exp, cfg->leeway_s))
         return CW_JWT_EEXPIRED;
-    if (has_nbf && add_sat(now, cfg->leeway_s) < nbf)
+    if (add_sat(now, cfg->leeway_s) < nbf)
         return CW_JWT_ENOTYET;
+    if (claim_is(payload, n, "aud", cfg->audience, 1) < 0)
+        return CW_JWT_EAUD;
+    if (claim_is(payload, n, "iss", cfg->issuer, 0) < 0)
+        return CW_JWT_EISS;
     char type[16];
     long tn = cw_json_get_string(payload, n, "token_type", type, sizeof type);
     if (tn != CW_ENOENT && (tn != 6 || memcmp(type, "access", 6) != 0))

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_jwt.c: HS256 token verification. Byte 0 picks a mode and the clock:
+/* fuzz_jwt.c: HS256 token verification. Byte 0 picks a mode and the clock
+ * (the input's length picks the aud, iss and exp options):
  *  raw: the rest is the token as a client sends it.
  *  signed: the rest is "header JSON" 0xFF "payload JSON"; the harness
  *    encodes and signs it with the server's secret (so the claim checks
@@ -7,7 +8,9 @@
  * Oracles: a correctly signed token is never refused for its signature; a
  * tampered one is never accepted; an accepted token has a non-empty id and
  * a name that fit their buffers and are valid UTF-8 (a long name is cut at
- * a character boundary); only the documented codes come back. */
+ * a character boundary), an exp unless exp-less tokens are allowed, and a
+ * clock past the floor if it has exp; a token with '=' in it is never
+ * accepted; only the documented codes come back. */
 #include "fuzz.h"
 
 #include "proto/jwt.h"
@@ -50,9 +53,13 @@ static int check(const cw_jwt_config *cfg, const char *tok, size_t len, int64_t 
     cw_jwt_claims cl;
     int rc = cw_jwt_verify(cfg, copy, len, now, &cl);
     free(copy);
-    FUZZ_ASSERT(rc <= 0 && rc >= CW_JWT_ECLAIM);
+    FUZZ_ASSERT(rc <= 0 && rc >= CW_JWT_ECLOCK);
     FUZZ_ASSERT(cw_jwt_strerror(rc) != NULL);
     if (rc == CW_JWT_OK) {
+        FUZZ_ASSERT(!memchr(tok, '=', len)); /* one spelling: no padding */
+        /* an accepted exp lies past now - leeway > the floor: never 0 */
+        FUZZ_ASSERT(cl.exp != 0 || cfg->allow_no_exp);
+        FUZZ_ASSERT(cl.exp == 0 || now >= CW_JWT_CLOCK_FLOOR);
         size_t il = strnlen(cl.id, sizeof cl.id), nl = strnlen(cl.name, sizeof cl.name);
         FUZZ_ASSERT(il > 0 && il < sizeof cl.id && nl < sizeof cl.name);
         FUZZ_ASSERT(cw_utf8_valid((const uint8_t *)cl.id, il));
@@ -65,8 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static const int64_t clocks[4] = {0, 1700000000, -1, INT64_MAX / 2};
-    cw_jwt_config cfg = {secret, sizeof secret - 1, "user_id", "username", 0};
+    static const int64_t clocks[4] = {0, 1800000000, -1, INT64_MAX / 2};
+    cw_jwt_config cfg = {secret, sizeof secret - 1, "user_id", "username", 0,
+                         size & 2 ? "aud-1" : NULL, size & 4 ? "iss-1" : NULL, (int)(size & 1), 0};
     int64_t now = clocks[(data[0] >> 1) & 3];
     cfg.leeway_s = (data[0] >> 3) & 1 ? 30 : 0;
     if (data[0] & 16)

@@ -215,6 +215,36 @@ def seeds_jwt():
     for i, p in enumerate(payloads):
         out.append(bytes([1 | (i << 1) & 0x3e]) + hs + b"\xff" + p)
     out.append(b"\x01" + b'{"alg":"RS256"}' + b"\xff" + payloads[0])
+    # aud and iss (the harness sets "aud-1"/"iss-1" by the input's length),
+    # and padding, which is never accepted
+    more = [
+        b'{"user_id":1,"exp":4102444800,"aud":["x","aud-1"],"iss":"iss-1"} ',
+        b'{"user_id":1,"exp":4102444800,"aud":"aud-1","iss":["iss-1"]} ',
+        b'{"user_id":1,"exp":4102444800,"aud":["a\\"b",1,"aud-1"]}  ',
+        b'{"user_id":1,"aud":[ "aud-1" ],"iss":"iss\\u002d1"}        ',
+    ]
+    out += [b"\x03" + hs + b"\xff" + p for p in more]
+    out.append(b"\x02" + sign(hs, payloads[0]) + b"=")
+    out.append(b"\x02" + sign(hs, b'{"user_id":1,"exp":4102444800,"aud":"aud-1"}'))
+
+    def sized(mode, p, low3):
+        # the input's length sets exp/aud/iss (bits 0..2): pad to low3
+        while (2 + len(hs) + len(p)) & 7 != low3:
+            p += b" "
+        return mode + hs + b"\xff" + p
+
+    def raw_sized(mode, p, extra):
+        # a base64url part is never 4k+1 long: aim at two lengths
+        for n in range(16):
+            t = mode + sign(hs, p[:-1] + b',"x":"' + b"x" * n + b'"}')
+            if (len(t) + extra) & 6 == 0:
+                return t
+        raise AssertionError("no length fits")
+    # reachable only through the strict defaults: no exp, a 1970 clock,
+    # a padded signature (nothing else configured, so nothing else refuses)
+    out.append(sized(b"\x03", b'{"user_id":1}', 0))
+    out.append(sized(b"\x01", b'{"user_id":1,"exp":4102444800}', 0))
+    out.append(raw_sized(b"\x02", b'{"user_id":1,"exp":4102444800}', 1) + b"=")
     return out
 
 

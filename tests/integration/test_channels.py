@@ -166,6 +166,26 @@ def mint(claims, secret=SECRET, header=None, raw_payload=None):
     return "%s.%s.%s" % (h, p, b64u(sig))
 
 
+def padded_payload_token(c):
+    """Signed correctly, but the payload keeps its '=' padding."""
+    h = b64u(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    raw = json.dumps(c).encode()
+    raw += b" " * ((3 - len(raw) % 3) % 3 + 1)  # a length that needs padding
+    p = base64.urlsafe_b64encode(raw).decode()
+    assert p.endswith("=")
+    sig = hmac.new(SECRET.encode(), ("%s.%s" % (h, p)).encode(), hashlib.sha256).digest()
+    return "%s.%s.%s" % (h, p, b64u(sig))
+
+
+def std_alphabet_token():
+    """A good token whose signature is written with '+' or '/' for '-' or '_'."""
+    for uid in range(1, 1000):
+        h, p, sig = mint(claims(uid)).split(".")
+        if "-" in sig or "_" in sig:
+            return "%s.%s.%s" % (h, p, sig.replace("-", "+").replace("_", "/"))
+    raise AssertionError("no signature with '-' or '_'")
+
+
 def claims(uid=42, name="alice", **kw):
     c = {"user_id": uid, "username": name, "exp": int(time.time()) + 600}
     c.update(kw)
@@ -765,6 +785,14 @@ async def auth_rejections_401():
         "malformed: payload not JSON": mint(None, raw_payload=b"{not json"),
         "malformed: payload an array": mint(None, raw_payload=b"[1,2]"),
         "malformed: huge": "a" * 6000 + "." + "b" * 10 + "." + "c" * 43,
+        # exp is required by default (as simplejwt does): test_jwt_exp_required
+        "no exp": mint(claims(exp=None)),
+        "no exp, nbf instead": mint(claims(exp=None, nbf=now - 5)),
+        # one spelling per token (test_jwt_canonical): no padding, url alphabet
+        "padded signature": h + "=",
+        "padded signature (2)": h + "==",
+        "padded payload": padded_payload_token(claims()),
+        "signature in standard base64": std_alphabet_token(),
     }
     for what, tok in bad_cases.items():
         headers = None if tok is None else {"Authorization": "Bearer " + tok}
@@ -838,6 +866,121 @@ async def auth_custom_claims_cookie_query_and_env_secret():
     assert await status(d.url("/ws/users/"), headers={"Authorization": "Bearer " + other}) == 401
     # Signed with the file's secret, not the environment's.
     assert await status(d.url("/ws/users/"), headers={"Authorization": "Bearer " + mint({"sub": "1"})}) == 401
+    stop(d)
+
+
+@case
+async def auth_audience_issuer_and_exp_flags():
+    now = int(time.time())
+    aud, iss = "chanwire-ws", "https://auth.example"
+    # Without --jwt-audience/--jwt-issuer, aud and iss are not read (as
+    # simplejwt with AUDIENCE and ISSUER None); exp is required.
+    d = start()
+    for extra in ({"aud": "someone-else"}, {"aud": [1, 2]}, {"iss": "anyone"}, {"iss": ["x"]}):
+        st = await status(d.url("/ws/users/"), headers=bearer(5, "e", **extra))
+        assert st == 101, (extra, st)
+    st = await status(d.url("/ws/users/"), headers=bearer(5, "e", exp=None))
+    assert st == 401, "no exp: %r" % st
+    assert d.wait_log(r"token refused: no exp claim"), d.log[-2000:]
+    stop(d)
+
+    d = start("--jwt-audience", aud, "--jwt-issuer", iss, "--jwt-allow-no-exp")
+    rc = subprocess.run(exec_prefix() + [daemon_path(), "--help"], stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL, timeout=20 * slow_factor())
+    for flag in ("--jwt-audience", "--jwt-issuer", "--jwt-allow-no-exp"):
+        assert flag.encode() in rc.stdout, flag + " missing from --help"
+    good = {"aud": aud, "iss": iss}
+    accepted = [
+        ("aud and iss", good),
+        ("aud in a list", {"aud": ["other", aud], "iss": iss}),
+        ("no exp, allowed by the flag", dict(good, exp=None)),
+        ("other claims alongside", dict(good, token_type="access", jti="x", iat=now)),
+    ]
+    for what, extra in accepted:
+        ws = await connect(d.url("/ws/users/"), headers=bearer(6, "f", **extra))
+        await expect(ws, presence("joined", "f", 6))
+        await ws.close()
+        wait_members(d, 0)
+    refused = [
+        ("no aud", {"iss": iss}, "aud"),
+        ("another aud", {"aud": "chanwire", "iss": iss}, "aud"),
+        ("aud differs in case", {"aud": aud.upper(), "iss": iss}, "aud"),
+        ("aud list without it", {"aud": ["a", "b"], "iss": iss}, "aud"),
+        ("aud list with a non-string", {"aud": [aud, 1], "iss": iss}, "aud"),
+        ("aud empty list", {"aud": [], "iss": iss}, "aud"),
+        ("aud a number", {"aud": 1, "iss": iss}, "aud"),
+        ("no iss", {"aud": aud}, "iss"),
+        ("another iss", {"aud": aud, "iss": iss + "/"}, "iss"),
+        ("iss in a list", {"aud": aud, "iss": [iss]}, "iss"),
+        ("expired", dict(good, exp=now - 60), "expired"),
+    ]
+    for what, extra, _ in refused:
+        st = await status(d.url("/ws/users/"), headers=bearer(7, "g", **extra))
+        assert st == 401, "%s: %r" % (what, st)
+    for why in ("aud missing or not ours", "iss missing or not ours", "token expired"):
+        assert d.wait_log(r"token refused: " + re.escape(why)), why + "\n" + d.log[-2000:]
+    wait_members(d, 0)
+    assert d.alive()
+    stop(d)
+
+
+CLOCK_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <time.h>
+/* CLOCK_REALTIME reads 1970-01-02 plus the real seconds since the start:
+ * a board with no RTC before NTP. The monotonic clock is left alone. */
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+    static int (*real)(clockid_t, struct timespec *);
+    static time_t start;
+    if (!real)
+        real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+    int rc = real(id, ts);
+    if (rc == 0 && id == CLOCK_REALTIME) {
+        if (!start)
+            start = ts->tv_sec;
+        ts->tv_sec = 86400 + (ts->tv_sec - start);
+    }
+    return rc;
+}
+"""
+
+
+def clock_1970_env():
+    """LD_PRELOAD of a library that sets the daemon's wall clock to 1970
+    (the host's native daemon only: not under an emulator or a runner)."""
+    if exec_prefix() or os.environ.get("CW_REMOTE"):
+        raise Skip("the 1970 clock is a preload library for the host's own daemon")
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise Skip("no C compiler for the clock preload library")
+    src, so = os.path.join(TMP, "clock1970.c"), os.path.join(TMP, "clock1970.so")
+    with open(src, "w") as f:
+        f.write(CLOCK_SHIM)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", so, src, "-ldl"], check=True)
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    return {"LD_PRELOAD": so, "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+
+
+@case
+async def clock_before_2024_refuses_time_bound_tokens():
+    """A wall clock before CW_JWT_CLOCK_FLOOR (never set) cannot judge exp:
+    tokens with exp or nbf get 401, tokens that do not depend on it pass."""
+    d = start("--jwt-allow-no-exp", env=clock_1970_env())
+    now = int(time.time())
+    for what, c in (("valid by the real clock", claims(exp=now + 600)),
+                    ("expired a year ago", claims(exp=now - 365 * 86400)),
+                    ("expired in 2024", claims(exp=1704067200 + 3600)),
+                    ("nbf only", claims(exp=None, nbf=now - 60))):
+        st = await status(d.url("/ws/users/"), headers={"Authorization": "Bearer " + mint(c)})
+        assert st == 401, "%s: %r" % (what, st)
+    assert d.wait_log(r"token refused: wall clock not set \(before 2024\)"), d.log[-2000:]
+    # A token that does not depend on the clock is still good.
+    ws = await connect(d.url("/ws/users/"), headers=bearer(11, "noclock", exp=None))
+    await expect(ws, presence("joined", "noclock", 11))
+    await ws.close()
+    wait_members(d, 0)
     stop(d)
 
 
@@ -1034,6 +1177,44 @@ async def tokens_minted_by_simplejwt():
     st = await status(d.url("/ws/users/"), headers={"Authorization": "Bearer " + str(old)})
     assert st == 401, st
     wait_members(d, 0)
+    stop(d)
+
+
+
+@case
+async def audience_and_issuer_as_simplejwt_and_pyjwt_read_them():
+    """With --jwt-audience/--jwt-issuer, a token is accepted exactly when
+    simplejwt's TokenBackend with the same AUDIENCE and ISSUER (PyJWT
+    underneath) accepts it; tokens those libraries mint are accepted."""
+    simplejwt()
+    from rest_framework_simplejwt.backends import TokenBackend
+    from rest_framework_simplejwt.exceptions import TokenBackendError
+    aud, iss = "chanwire-ws", "https://auth.example"
+    backend = TokenBackend("HS256", SECRET, audience=aud, issuer=iss)
+    d = start("--jwt-audience", aud, "--jwt-issuer", iss)
+    now = int(time.time())
+    minted = backend.encode({"user_id": 8, "username": "sj", "exp": now + 300})
+    assert '"aud"' in base64.urlsafe_b64decode(minted.split(".")[1] + "==").decode()
+    ws = await connect(d.url("/ws/users/"), headers={"Authorization": "Bearer " + minted})
+    await expect(ws, presence("joined", "sj", 8))
+    await ws.close()
+    wait_members(d, 0)
+    variants = [{}, {"aud": aud}, {"iss": iss}, {"aud": aud, "iss": iss},
+                {"aud": [aud], "iss": iss}, {"aud": ["x", aud, "y"], "iss": iss},
+                {"aud": ["x"], "iss": iss}, {"aud": [], "iss": iss}, {"aud": "", "iss": iss},
+                {"aud": [aud, 3], "iss": iss}, {"aud": {"a": aud}, "iss": iss},
+                {"aud": aud, "iss": iss.upper()}, {"aud": aud, "iss": [iss]},
+                {"aud": aud + " ", "iss": iss}, {"aud": aud, "iss": None}]
+    for extra in variants:
+        tok = mint(claims(9, "v", **extra))
+        try:
+            backend.decode(tok)
+            want = 101
+        except TokenBackendError:
+            want = 401
+        st = await status(d.url("/ws/users/"), headers={"Authorization": "Bearer " + tok})
+        assert st == want, "%r: %r, simplejwt says %r" % (extra, st, want)
+        wait_members(d, 0)
     stop(d)
 
 

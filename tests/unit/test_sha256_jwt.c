@@ -3,7 +3,8 @@
  * padding boundary, HMAC-SHA256 on RFC 4231 test cases 1-7, and HS256 JWT
  * verification: the RFC 7515 A.1 token, tokens as simplejwt/PyJWT mint
  * them, and every way a token is refused (alg, crit, signature, time,
- * shape, claims). */
+ * shape, claims, required exp, aud/iss, an unset clock, non-canonical
+ * base64url). */
 #include "proto/jwt.h"
 #include "base/utf8.h"
 #include "base/sha256.h"
@@ -224,9 +225,21 @@ static const char *mint(const char *header, const char *payload, const char *sec
 
 static const char *HS256 = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
+/* Most cases below are about one thing and use small times and tokens
+ * without exp: this config allows both. The defaults (zero: exp required,
+ * the clock floor) have their own tests, with strict(). */
 static cw_jwt_config config(void)
 {
-    cw_jwt_config c = {(const uint8_t *)SECRET, strlen(SECRET), "user_id", "username", 0};
+    cw_jwt_config c = {(const uint8_t *)SECRET, strlen(SECRET), "user_id", "username", 0,
+                       NULL, NULL, 1, 1};
+    return c;
+}
+
+static cw_jwt_config strict(void)
+{
+    cw_jwt_config c = config();
+    c.allow_no_exp = 0;
+    c.trust_clock = 0;
     return c;
 }
 
@@ -259,15 +272,15 @@ static void test_jwt_fixed_token(void)
     const char *t = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
                     "eyJ1c2VyX2lkIjoiNyIsInVzZXJuYW1lIjoiYm9iIiwiZXhwIjoxOTAwMDAwMDAwfQ."
                     "vdMltAeBbPsFYg69duMyXrF4Xn7KwG_0wbQWTHE8Hzc";
-    cw_jwt_config c = {(const uint8_t *)"s3cret", 6, "user_id", "username", 0};
+    cw_jwt_config c = {(const uint8_t *)"s3cret", 6, "user_id", "username", 0, NULL, NULL, 0, 0};
     cw_jwt_claims cl;
-    CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1700000000, &cl), CW_JWT_OK);
+    CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1800000000, &cl), CW_JWT_OK);
     CHECK(strcmp(cl.id, "7") == 0);
     CHECK(strcmp(cl.name, "bob") == 0);
     CHECK_EQ(cl.exp, 1900000000);
     CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1900000000, &cl), CW_JWT_EEXPIRED);
     c.secret_len = 5; /* "s3cre" */
-    CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1700000000, &cl), CW_JWT_ESIG);
+    CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1800000000, &cl), CW_JWT_ESIG);
 }
 
 static void test_jwt_rfc7515_a1(void)
@@ -283,9 +296,11 @@ static void test_jwt_rfc7515_a1(void)
         0x84, 0xb2, 0xd2, 0x50, 0x2e, 0xbf, 0xd3, 0xfb, 0x5a, 0x92, 0xd2, 0x06, 0x47,
         0xef, 0x96, 0x8a, 0xb4, 0xc3, 0x77, 0x62, 0x3d, 0x22, 0x3d, 0x2e, 0x21, 0x72,
         0x05, 0x2e, 0x4f, 0x08, 0xc0, 0xcd, 0x9a, 0xf5, 0x67, 0xd0, 0x80, 0xa3};
-    cw_jwt_config c = {key, sizeof key, "iss", NULL, 0};
+    cw_jwt_config c = {key, sizeof key, "iss", NULL, 0, NULL, NULL, 0, 0};
     cw_jwt_claims cl;
-    /* its exp is 1300819380 (March 2011) */
+    /* its exp is 1300819380 (March 2011), before the default clock floor */
+    CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1300819379, &cl), CW_JWT_ECLOCK);
+    c.trust_clock = 1;
     CHECK_EQ(cw_jwt_verify(&c, t, strlen(t), 1300819379, &cl), CW_JWT_OK);
     CHECK(strcmp(cl.id, "joe") == 0);
     CHECK_EQ(cl.name[0], 0);
@@ -340,7 +355,7 @@ static void test_jwt_time(void)
     CHECK_EQ(verify_at(t, 2000, &cl), CW_JWT_EEXPIRED);
     t = mint(HS256, "{\"user_id\":1,\"exp\":-1e999}", SECRET);
     CHECK_EQ(verify_at(t, 0, &cl), CW_JWT_EEXPIRED); /* saturates, never wraps */
-    /* no exp at all: valid forever, exp reported as 0 */
+    /* no exp at all, where allowed: valid forever, exp reported as 0 */
     t = mint(HS256, "{\"user_id\":1}", SECRET);
     CHECK_EQ(verify_at(t, 4000000000, &cl), CW_JWT_OK);
     CHECK_EQ(cl.exp, 0);
@@ -501,9 +516,9 @@ static void test_jwt_shape(void)
     CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
     mint_raw("", "eyJ1c2VyX2lkIjoxfQ", SECRET);
     CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
-    /* padding is tolerated (some encoders add it) */
+    /* padding is refused (one encoding per part: test_jwt_canonical) */
     mint_raw("eyJhbGciOiJIUzI1NiJ9", "eyJ1c2VyX2lkIjoxfQ==", SECRET);
-    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_OK);
+    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
     /* payload: signed, but not base64url, not JSON, not an object */
     mint_raw("eyJhbGciOiJIUzI1NiJ9", "eyJ1c2VyX2lkIjoxfQ*", SECRET);
     CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
@@ -641,6 +656,242 @@ static void test_jwt_claims(void)
     CHECK(cw_utf8_valid((const uint8_t *)cl.name, strlen(cl.name)));
 }
 
+/* The defaults a config left at zero has (as the server's, and as
+ * simplejwt): exp is required. */
+static void test_jwt_exp_required(void)
+{
+    cw_jwt_config c = strict();
+    cw_jwt_claims cl;
+    const int64_t now = 1800000000;
+    mint(HS256, "{\"user_id\":1}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_ENOEXP);
+    mint(HS256, "{\"user_id\":1,\"nbf\":1000,\"iat\":1000}", SECRET); /* no substitute */
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_ENOEXP);
+    mint(HS256, "{\"user_id\":1,\"exp\":null}", SECRET); /* present but unusable */
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_ECLAIM);
+    mint(HS256, "{\"user_id\":1,\"exp\":1800000060}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_OK);
+    CHECK_EQ(cl.exp, 1800000060);
+    /* allow_no_exp lets exp-less tokens in, and changes nothing else */
+    c.allow_no_exp = 1;
+    mint(HS256, "{\"user_id\":1}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_OK);
+    CHECK_EQ(cl.exp, 0);
+    mint(HS256, "{\"user_id\":1,\"exp\":1799999999}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_EEXPIRED);
+    CHECK(strcmp(cw_jwt_strerror(CW_JWT_ENOEXP), "no exp claim") == 0);
+}
+
+/* A wall clock before CW_JWT_CLOCK_FLOOR was never set: tokens whose
+ * validity depends on it are refused, not judged against 1970. */
+static void test_jwt_clock_floor(void)
+{
+    cw_jwt_config c = strict();
+    cw_jwt_claims cl;
+    CHECK_EQ(CW_JWT_CLOCK_FLOOR, 1704067200); /* 2024-01-01T00:00:00Z */
+    /* a token that expired long ago (by any set clock) is not valid at 1970 */
+    mint(HS256, "{\"user_id\":1,\"exp\":1704067300}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 0, &cl), CW_JWT_ECLOCK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 86400, &cl), CW_JWT_ECLOCK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), -1, &cl), CW_JWT_ECLOCK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), CW_JWT_CLOCK_FLOOR - 1, &cl), CW_JWT_ECLOCK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), CW_JWT_CLOCK_FLOOR, &cl), CW_JWT_OK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 1704067300, &cl), CW_JWT_EEXPIRED);
+    /* leeway does not reach below the floor */
+    c.leeway_s = 3600;
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), CW_JWT_CLOCK_FLOOR - 1, &cl), CW_JWT_ECLOCK);
+    c.leeway_s = 0;
+    /* nbf alone is time-bound too */
+    c.allow_no_exp = 1;
+    mint(HS256, "{\"user_id\":1,\"nbf\":1000}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 5000, &cl), CW_JWT_ECLOCK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), CW_JWT_CLOCK_FLOOR, &cl), CW_JWT_OK);
+    /* a token that does not depend on the clock (allowed without exp) */
+    mint(HS256, "{\"user_id\":1,\"iat\":1000}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 0, &cl), CW_JWT_OK);
+    /* the clock is checked after the signature and the claims' shape */
+    mint(HS256, "{\"user_id\":1,\"exp\":1704067300}", "other-secret");
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 0, &cl), CW_JWT_ESIG);
+    /* a clock known to be right (the tests above) */
+    mint(HS256, "{\"user_id\":1,\"exp\":9000,\"nbf\":-200}", SECRET);
+    c.trust_clock = 1;
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), -100, &cl), CW_JWT_OK);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), 9000, &cl), CW_JWT_EEXPIRED);
+    CHECK(strstr(cw_jwt_strerror(CW_JWT_ECLOCK), "clock not set") != NULL);
+}
+
+static void test_jwt_audience_issuer(void)
+{
+    cw_jwt_config c = strict();
+    cw_jwt_claims cl;
+    const int64_t now = 1800000000;
+    char p[600];
+    /* as simplejwt with AUDIENCE = None: aud is not read, whatever it is */
+    static const char *const any[] = {"\"x\"", "[\"x\"]", "5", "null", "[1]", "{}"};
+    for (size_t i = 0; i < sizeof any / sizeof any[0]; i++) {
+        snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"aud\":%s,\"iss\":%s}",
+                 any[i], any[i]);
+        mint(HS256, p, SECRET);
+        if (cw_jwt_verify(&c, tok, strlen(tok), now, &cl) != CW_JWT_OK)
+            cw_unit_check(0, any[i], __FILE__, __LINE__);
+    }
+    c.audience = "chanwire";
+    static const struct {
+        const char *aud; /* NULL: no aud claim */
+        int rc;
+    } auds[] = {
+        {"\"chanwire\"", CW_JWT_OK},
+        {"[\"chanwire\"]", CW_JWT_OK},
+        {"[\"other\",\"chanwire\"]", CW_JWT_OK},
+        {"[ \"other\" ,\n\t\"chanwire\" ]", CW_JWT_OK},
+        {"\"chan\\u0077ire\"", CW_JWT_OK},                 /* compared unescaped */
+        {"[\"a\\\"b\",\"x\\\\\",\"chanwire\"]", CW_JWT_OK}, /* escaped quotes skipped */
+        {NULL, CW_JWT_EAUD},
+        {"\"other\"", CW_JWT_EAUD},
+        {"\"Chanwire\"", CW_JWT_EAUD},                      /* case-sensitive */
+        {"\"chanwire \"", CW_JWT_EAUD},
+        {"\"chanwir\"", CW_JWT_EAUD},
+        {"\"chanwire2\"", CW_JWT_EAUD},
+        {"\"chanwire\\u0000\"", CW_JWT_EAUD},
+        {"\"\"", CW_JWT_EAUD},
+        {"[]", CW_JWT_EAUD},
+        {"[\"other\"]", CW_JWT_EAUD},
+        {"[\"chanwire\",1]", CW_JWT_EAUD},                  /* PyJWT: invalid claim format */
+        {"[1,\"chanwire\"]", CW_JWT_EAUD},
+        {"[[\"chanwire\"]]", CW_JWT_EAUD},
+        {"[null]", CW_JWT_EAUD},
+        {"{\"aud\":\"chanwire\"}", CW_JWT_EAUD},
+        {"1", CW_JWT_EAUD},
+        {"null", CW_JWT_EAUD},
+        {"true", CW_JWT_EAUD},
+        {"\"chanwire\",\"aud\":\"x\"", CW_JWT_EAUD},          /* the last duplicate wins */
+    };
+    for (size_t i = 0; i < sizeof auds / sizeof auds[0]; i++) {
+        if (auds[i].aud)
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"aud\":%s}", auds[i].aud);
+        else
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600}");
+        mint(HS256, p, SECRET);
+        if (cw_jwt_verify(&c, tok, strlen(tok), now, &cl) != auds[i].rc)
+            cw_unit_check(0, p, __FILE__, __LINE__);
+    }
+    /* a string longer than any audience could be, in an array */
+    int n = snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"aud\":[\"%0400d\",", 0);
+    snprintf(p + n, sizeof p - (size_t)n, "\"chanwire\"]}");
+    mint(HS256, p, SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_OK);
+    /* the audience check comes after the time checks */
+    mint(HS256, "{\"user_id\":1,\"exp\":1700000000,\"aud\":\"other\"}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_EEXPIRED);
+
+    /* iss: one string, exactly */
+    c.audience = NULL;
+    c.issuer = "https://auth.example";
+    static const struct {
+        const char *iss;
+        int rc;
+    } isss[] = {
+        {"\"https://auth.example\"", CW_JWT_OK},
+        {"\"https:\\/\\/auth.example\"", CW_JWT_OK}, /* "\/" is "/" */
+        {NULL, CW_JWT_EISS},
+        {"\"https://auth.example/\"", CW_JWT_EISS},
+        {"\"HTTPS://auth.example\"", CW_JWT_EISS},
+        {"[\"https://auth.example\"]", CW_JWT_EISS}, /* an array is not a string */
+        {"null", CW_JWT_EISS},
+        {"7", CW_JWT_EISS},
+    };
+    for (size_t i = 0; i < sizeof isss / sizeof isss[0]; i++) {
+        if (isss[i].iss)
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"iss\":%s}", isss[i].iss);
+        else
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600}");
+        mint(HS256, p, SECRET);
+        if (cw_jwt_verify(&c, tok, strlen(tok), now, &cl) != isss[i].rc)
+            cw_unit_check(0, p, __FILE__, __LINE__);
+    }
+    /* both set: both must match */
+    c.audience = "chanwire";
+    mint(HS256, "{\"user_id\":1,\"exp\":1800000600,\"aud\":\"chanwire\","
+                "\"iss\":\"https://auth.example\"}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_OK);
+    mint(HS256, "{\"user_id\":1,\"exp\":1800000600,\"aud\":\"chanwire\",\"iss\":\"x\"}",
+         SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_EISS);
+    mint(HS256, "{\"user_id\":1,\"exp\":1800000600,\"aud\":\"x\","
+                "\"iss\":\"https://auth.example\"}", SECRET);
+    CHECK_EQ(cw_jwt_verify(&c, tok, strlen(tok), now, &cl), CW_JWT_EAUD);
+}
+
+/* One accepted spelling per token: base64url with no '=' padding and zero
+ * unused bits, in every part. */
+static void test_jwt_canonical(void)
+{
+    cw_jwt_claims cl;
+    const char *good = mint(HS256, "{\"user_id\":1}", SECRET);
+    char t[600];
+    snprintf(t, sizeof t, "%s", good);
+    size_t n = strlen(t);
+    CHECK_EQ(n - (size_t)(strrchr(t, '.') + 1 - t), 43); /* 32 bytes, unpadded */
+    CHECK_EQ(verify_at(t, 0, &cl), CW_JWT_OK);
+    /* the signature padded: the same bytes, another string */
+    snprintf(t, sizeof t, "%s=", good);
+    CHECK_EQ(verify_at(t, 0, &cl), CW_JWT_EMALFORMED);
+    snprintf(t, sizeof t, "%s==", good);
+    CHECK_EQ(verify_at(t, 0, &cl), CW_JWT_EMALFORMED);
+    /* the last character: of the 64 url-safe ones, only one is accepted; the
+     * standard alphabet's '+' and '/' and '=' are never */
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=";
+    int accepted = 0;
+    snprintf(t, sizeof t, "%s", good);
+    for (const char *a = alpha; *a; a++) {
+        t[n - 1] = *a;
+        accepted += verify_at(t, 0, &cl) == CW_JWT_OK;
+    }
+    CHECK_EQ(accepted, 1);
+    /* '-' and '_' written the standard way */
+    static char h64[64], p64[64];
+    uint8_t mac[32];
+    for (unsigned seed = 0; seed < 64; seed++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"user_id\":%u}", seed);
+        b64url(h64, (const uint8_t *)HS256, strlen(HS256));
+        b64url(p64, (const uint8_t *)body, strlen(body));
+        size_t o = (size_t)snprintf(t, sizeof t, "%s.%s", h64, p64);
+        cw_sha256_hmac((const uint8_t *)SECRET, strlen(SECRET), t, o, mac);
+        t[o++] = '.';
+        b64url(t + o, mac, 32);
+        char *s = strpbrk(t + o, "-_");
+        if (!s)
+            continue;
+        *s = *s == '-' ? '+' : '/';
+        if (verify_at(t, 0, &cl) == CW_JWT_OK)
+            cw_unit_check(0, t, __FILE__, __LINE__);
+    }
+    /* header and payload padded (their signing input is then what is on
+     * the wire, so only the encoding is wrong) */
+    static const char *const hdr2 = "{\"alg\":\"HS256\",\"x\":12}"; /* 22 bytes: 30 chars */
+    char hp[80], pp[80];
+    b64url(hp, (const uint8_t *)hdr2, strlen(hdr2));
+    b64url(p64, (const uint8_t *)"{\"user_id\":1}", 13); /* 13 bytes: 18 chars */
+    CHECK_EQ(strlen(hp) % 4, 2);
+    CHECK_EQ(strlen(p64) % 4, 2);
+    mint_raw(hp, p64, SECRET);
+    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_OK);
+    strcat(hp, "==");
+    mint_raw(hp, p64, SECRET);
+    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
+    b64url(h64, (const uint8_t *)HS256, strlen(HS256));
+    snprintf(pp, sizeof pp, "%s==", p64);
+    mint_raw(h64, pp, SECRET);
+    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
+    /* payload with its last character's unused bits set */
+    snprintf(pp, sizeof pp, "%s", p64);
+    pp[strlen(pp) - 1] = (char)(pp[strlen(pp) - 1] + 1);
+    mint_raw(h64, pp, SECRET);
+    CHECK_EQ(verify_at(tok, 0, &cl), CW_JWT_EMALFORMED);
+}
+
 static void test_jwt_strerror(void)
 {
     CHECK(strcmp(cw_jwt_strerror(CW_JWT_OK), "ok") == 0);
@@ -666,6 +917,10 @@ int main(void)
     RUN(test_jwt_size_limits);
     RUN(test_jwt_token_type);
     RUN(test_jwt_claims);
+    RUN(test_jwt_exp_required);
+    RUN(test_jwt_clock_floor);
+    RUN(test_jwt_audience_issuer);
+    RUN(test_jwt_canonical);
     RUN(test_jwt_strerror);
     return cw_unit_done();
 }
