@@ -7,7 +7,9 @@
  *   chanwire-send --type T GROUP BODY    a typed event with body BODY
  *   chanwire-send --close GROUP [--code N] [--reason TEXT]
  *   chanwire-send --stats
- * Exit status: 0 when the daemon answered "ok", 1 on its error, 2 on usage. */
+ * Exit status: 0 when the daemon answered "ok", 1 on its error (or when the
+ * socket is not served by root or by us), 2 on usage. */
+#define _GNU_SOURCE /* struct ucred */
 #include "chanwire.h"
 #include "ctlpath.h"
 
@@ -29,7 +31,8 @@ static const char usage[] =
     "MESSAGE goes to every WebSocket in GROUP. A JSON object with a \"type\" key\n"
     "(like a Channels event: {\"type\": \"chat.message\", \"message\": \"hi\"}) is delivered\n"
     "to the consumers' event handlers instead. The socket defaults to $CHANWIRE_SOCKET,\n"
-    "else /run/chanwired.sock for root and /tmp/chanwired-UID.sock for others.\n";
+    "else $XDG_RUNTIME_DIR/chanwired.sock when it exists (not for root), else\n"
+    "/run/chanwired.sock. Only a socket served by root or by you is talked to.\n";
 
 /* Finds "type":"..." at the top level of a JSON object, the way the daemon
  * will read it; a cheap scan is enough here, the daemon validates. */
@@ -76,6 +79,23 @@ static int talk(const char *path, const char *head, const char *body, size_t ble
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         fprintf(stderr, "chanwire-send: cannot reach chanwired at %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    /* Say nothing to a socket someone else may have put there (a name in a
+     * shared directory, taken before the daemon): the server must be root
+     * or us. Its credentials are the listener's when it called listen(), so
+     * a daemon that started as root and dropped to --user counts as root. */
+    struct ucred cr;
+    socklen_t crlen = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
+        fprintf(stderr, "chanwire-send: cannot tell who serves %s: %s\n", path, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    if (cr.uid != 0 && cr.uid != geteuid()) {
+        fprintf(stderr, "chanwire-send: %s is served by uid %u, not by root or by you (uid %u): "
+                "not talking to it\n", path, (unsigned)cr.uid, (unsigned)geteuid());
+        close(fd);
         return 1;
     }
     struct timeval tv = {5, 0};
@@ -128,7 +148,7 @@ int main(int argc, char **argv)
     char path[108];
     const char *type = NULL, *reason = "";
     int do_close = 0, do_stats = 0, code = 1000, c;
-    cw_default_control_path(path, sizeof path);
+    cw_default_control_path(path, sizeof path, 1);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

@@ -4,7 +4,8 @@
 #   $(PREFIX)/sbin/chanwired, $(PREFIX)/bin/chanwire-send, include/chanwire.h,
 #   lib/libchanwire.a, lib/pkgconfig/chanwire.pc, man pages, share/chanwire/www,
 #   $(SYSCONFDIR)/init.d/S50chanwired (BusyBox/SysV), lib/systemd/system/
-#   chanwired.service, $(SYSCONFDIR)/default/chanwired (kept if present).
+#   chanwired.service and lib/sysusers.d/chanwire.conf (the user chanwire),
+#   $(SYSCONFDIR)/default/chanwired (kept if present).
 #   INSTALL_INIT=none|sysv|systemd|both (default both) picks the service files.
 #   make check-install   installs into a scratch folder and checks the result
 PREFIX ?= /usr/local
@@ -17,6 +18,7 @@ MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/chanwire
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL_INIT ?= both
 INSTALL ?= install
 CW_VERSION := $(shell sed -n 's/^\#define CW_VERSION "\(.*\)"/\1/p' include/chanwire.h)
@@ -57,6 +59,8 @@ install-init-systemd:
 	$(INSTALL) -d $(DESTDIR)$(SYSTEMDDIR)
 	$(SUBST) dist/chanwired.service > $(DESTDIR)$(SYSTEMDDIR)/chanwired.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/chanwired.service
+	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0644 dist/chanwire.sysusers $(DESTDIR)$(SYSUSERSDIR)/chanwire.conf
 
 check-install:
 	$(Q)sh tests/install/check_install.sh "$(MAKE)" "$(BOARD)" "$(BUILD_ROOT)"

@@ -15,6 +15,11 @@ CHANWIRE_INSTALL_STAGING = YES
 CHANWIRE_LICENSE = MIT
 CHANWIRE_LICENSE_FILES = LICENSE
 
+# The user the daemon drops to (/etc/default/chanwired: --user chanwire),
+# with a group of its own; no login, no home. Processes running with that
+# group may use the control socket (chanwire-send), as root may.
+CHANWIRE_USERS = chanwire -1 chanwire -1 * - - - chanwire WebSocket server
+
 CHANWIRE_BOARD = $(call qstrip,$(BR2_PACKAGE_CHANWIRE_BOARD))
 CHANWIRE_DOTCONFIG = $(@D)/output/$(CHANWIRE_BOARD)/.config
 
