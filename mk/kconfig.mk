@@ -9,7 +9,9 @@
 #   make BOARD=b savedefconfig  build/b/defconfig: only what differs from defaults
 #   make BOARD=b store-config   build/b/.config -> boards/b/defconfig (resolved)
 #   make check-config           fail when a stored board config, or
-#                               docs/configuration.md, is stale against Kconfig
+#                               docs/configuration.md, is stale against Kconfig,
+#                               or when a configuration that cannot work is
+#                               not refused (scripts/check-config-refusals.py)
 #   make refresh-configs        re-resolve every stored board config (after
 #                               adding an option to Kconfig; review the diff)
 #                               and regenerate docs/configuration.md
@@ -53,6 +55,7 @@ store-config:
 check-config:
 	$(Q)$(KCONFIG_TOOL) check $(addprefix boards/,$(ALL_BOARDS))
 	$(Q)$(KCONFIG_PY) scripts/kconfig-doc.py --check docs/configuration.md
+	$(Q)$(KCONFIG_PY) scripts/check-config-refusals.py
 
 refresh-configs:
 	$(Q)$(KCONFIG_TOOL) refresh $(addprefix boards/,$(ALL_BOARDS))

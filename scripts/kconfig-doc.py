@@ -35,6 +35,26 @@ Memory: the pools are static arrays (`.bss`): they cost address space at
 start-up, and RAM only as far as they are ever used (pages are touched on
 first use). `make size` shows the `.bss` of each board; the README has the
 table.
+
+Combinations that cannot work are refused. A range that names another
+option (`range MAX_MESSAGE_SIZE 67108864` below) is Kconfig's own refusal,
+in menuconfig and olddefconfig. The rest, and every rule again for a
+configuration written by hand or by `scripts/setconfig.sh` (Buildroot,
+OpenWrt), is checked by the build: `src/config_check.h` is compiled against
+the generated `cw_config.h` before anything else, and stops the build with a
+message naming the options. Its rules: `SENDQ_MAX` at least
+`MAX_MESSAGE_SIZE`; both (plus a frame header) within the I/O pool left
+beside `IO_RESERVE`; `IO_RESERVE` below `IO_BUFS`; with TLS and static files
+the loop buffer (`READ_BUF_SIZE` + 256) within that pool too; `TLS_MAX_CONNS`
+at most `MAX_CONNS`, and `TLS_ARENA_SIZE` at least `TLS_MAX_CONNS` times
+mbedTLS's two record buffers; `MAX_GROUPS` at most `MAX_MEMBERSHIPS`;
+`LAYER_REDIS_SENDQ` at least `MAX_MESSAGE_SIZE` + 512 and within the I/O
+pool; every deadline at least `TIMER_TICK_MS` (and at most an hour, where
+the server would cut it); `WATCHDOG_INTERVAL_MS` at most half of
+`WATCHDOG_TIMEOUT_S`; and the ranges the code relies on (`IO_BUF_SIZE`,
+`HTTP_MAX_REQUEST`, `CONTROL_BUF`, `GROUP_NAME_MAX`, ...). `make
+check-config` proves each refusal with a deliberately bad configuration
+(`scripts/check-config-refusals.py`); docs/security.md lists them.
 """
 
 

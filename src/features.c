@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* features.c: which optional Kconfig modules this build of the library
- * holds (cw_build_features), and their short names (chanwired --version). */
+ * holds (cw_build_features), and their short names (chanwired --version).
+ * It also includes config_check.h, so a library built without the
+ * Makefile's check of the generated header still refuses a configuration
+ * that cannot work. */
 #include "chanwire.h"
+#include "config_check.h"
 #include "cw_config.h"
 
 #include <stddef.h>

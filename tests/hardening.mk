@@ -15,8 +15,11 @@
 #       when RSS is flat after warm-up, pools return to their idle
 #       baseline and no client saw a wrong or missing message.
 
+# sendfile64 and __sendmsg64: the names glibc's headers give sendfile (with
+# _FILE_OFFSET_BITS=64) and sendmsg (with _TIME_BITS=64 on 32-bit targets);
+# wrapping a name nothing calls is harmless (musl, 64-bit sendmsg).
 FAULT_WRAP := -Wl,--wrap=recv,--wrap=sendmsg,--wrap=send,--wrap=accept4,--wrap=sendfile \
-              -Wl,--wrap=epoll_wait,--wrap=poll
+              -Wl,--wrap=sendfile64,--wrap=__sendmsg64 -Wl,--wrap=epoll_wait,--wrap=poll
 DAEMON_FAULTS := $(B)/tests/chanwired-faults
 
 tests: $(DAEMON_FAULTS)

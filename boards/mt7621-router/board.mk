@@ -21,5 +21,7 @@ BOARD_DEB_ARCH := mipsel
 BOARD_APT := gcc-mipsel-linux-gnu libc6-dev-mipsel-cross musl-dev:mipsel qemu-user
 # Router-sized pools (4 KiB messages, few clients) are smaller than most
 # integration cases need (1 MiB messages, 200 clients at once): make check
-# runs the suites that fit. CHECK_ONLY="..." overrides.
-BOARD_CHECK_ONLY ?= unit test_static.py test_close.py test_utf8.py channels.test.js chat.test.js
+# runs the suites that fit, and the bad-input, exhaustion and fault suites,
+# whose cases scale to the build's pools. CHECK_ONLY="..." overrides.
+BOARD_CHECK_ONLY ?= unit test_static.py test_close.py test_utf8.py test_defaults.py channels.test.js chat.test.js \
+                    test_badinput.py test_faults.py test_chaos.py

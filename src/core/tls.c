@@ -107,6 +107,18 @@ static int read_again(int rc)
 
 static _Alignas(16) uint8_t arena[CONFIG_TLS_ARENA_SIZE];
 
+/* Every open session holds its two record buffers in the arena (and more
+ * during its handshake, docs/tls.md): an arena smaller than that for
+ * TLS_MAX_CONNS sessions would make the session limit a lie, refusing
+ * sessions long before it (src/config_check.h has the other checks). */
+_Static_assert((unsigned long long)CONFIG_TLS_ARENA_SIZE >=
+                   (unsigned long long)CONFIG_TLS_MAX_CONNS *
+                       (MBEDTLS_SSL_IN_CONTENT_LEN + MBEDTLS_SSL_OUT_CONTENT_LEN),
+               "CONFIG_TLS_ARENA_SIZE is too small for CONFIG_TLS_MAX_CONNS sessions: each open "
+               "session holds the input and output record buffers of mbedTLS (MBEDTLS_SSL_IN_CONTENT_LEN "
+               "+ MBEDTLS_SSL_OUT_CONTENT_LEN, 32 KiB by default) in the arena; size it as "
+               "CONFIG_TLS_MAX_CONNS * 50 KiB plus the certificate");
+
 /* The build renames mbedTLS's own calloc/free references to these two (see
  * the Makefile); with MBEDTLS_PLATFORM_MEMORY the runtime hook is used. */
 void *cw_tls_calloc(size_t n, size_t size);

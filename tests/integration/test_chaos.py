@@ -118,7 +118,9 @@ def mutate(rnd, data):
     return bytes(data)
 
 
-HTTP_OK = {101, 200, 400, 401, 403, 404, 405, 414, 426, 431, 503, 505}
+# 429: an address over its fair share (CONFIG_FAIR_SHARES); every client
+# here is 127.0.0.1, so on a board with few slots (the routers) it is common.
+HTTP_OK = {101, 200, 400, 401, 403, 404, 405, 414, 426, 429, 431, 503, 505}
 
 
 # ---- the client ----
@@ -137,7 +139,7 @@ class Client:
     def upgrade(self, path="/ws/echo/", rcvbuf=None):
         c = self.connect(rcvbuf)
         st = c.handshake(path)
-        check(st in (101, 503), "handshake to %s answered %r" % (path, st))
+        check(st in (101, 429, 503), "handshake to %s answered %r" % (path, st))
         return st == 101
 
     def end(self):
@@ -176,7 +178,8 @@ class Client:
         rnd, c = self.rnd, self.c
         for _ in range(rnd.randrange(1, 12)):
             op = rnd.choice([OP_TEXT, OP_BINARY])
-            n = rnd.choice([0, 1, 125, 126, 1000, 4096, 5000, 70000, MAX_MESSAGE])
+            # (within the message limit: routers have 4 KiB; bad_frame goes over it)
+            n = min(rnd.choice([0, 1, 125, 126, 1000, 4096, 5000, 70000, MAX_MESSAGE]), MAX_MESSAGE)
             payload = text(rnd, n // 4)[:n] if op == OP_TEXT else os.urandom(n)
             c.sock.sendall(data_frames(rnd, op, payload))
             check(c.read_message() == (op, payload), "echo of %d bytes differs" % len(payload))
@@ -414,7 +417,7 @@ def chaos():
         # A fresh client is served correctly ...
         c = Conn(d.port, timeout=5 * S)
         assert c.handshake() == 101
-        for n in (0, 10, 5000, MAX_MESSAGE):
+        for n in (0, 10, min(5000, MAX_MESSAGE), MAX_MESSAGE):
             c.echo(os.urandom(n), OP_BINARY)
         c.echo("fresh \u00e9")
         c.sock.sendall(frame(OP_CLOSE, struct.pack(">H", 1000)))

@@ -12,6 +12,12 @@
  *   accept4   EINTR, EAGAIN (another process won the race), ECONNABORTED
  *   sendfile  EAGAIN or a short write
  *   epoll_wait / poll   EINTR (a signal arrived)
+ * On glibc the build's _FILE_OFFSET_BITS=64 (and, on 32-bit targets,
+ * _TIME_BITS=64: CONFIG_TIME64) make <sys/sendfile.h> and <sys/socket.h>
+ * redirect sendfile to sendfile64 and sendmsg to __sendmsg64: those are the
+ * symbols the daemon calls there, so they are wrapped too (without that,
+ * short sendfiles were never injected on any glibc build, and no write
+ * fault on the 32-bit glibc boards).
  * CW_FAULT_SEED (default 1) seeds the generator, so a run's sequence of
  * decisions is reproducible for the same sequence of calls. CW_FAULT_KINDS
  * (default "eintr eagain short abort") limits the kinds injected, e.g.
@@ -138,7 +144,8 @@ ssize_t __wrap_recv(int fd, void *buf, size_t len, int flags)
     return __real_recv(fd, buf, len, flags);
 }
 
-ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
+static ssize_t fault_sendmsg(ssize_t (*real)(int, const struct msghdr *, int), int fd,
+                             const struct msghdr *m, int flags)
 {
     unsigned f = decide(K_EINTR | K_EAGAIN | K_SHORT);
     if (f == K_EINTR)
@@ -162,9 +169,14 @@ ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
         s.msg_iov = iov;
         s.msg_iovlen = (__typeof__(s.msg_iovlen))n;
         shorts++;
-        return __real_sendmsg(fd, &s, flags);
+        return real(fd, &s, flags);
     }
-    return __real_sendmsg(fd, m, flags);
+    return real(fd, m, flags);
+}
+
+ssize_t __wrap_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    return fault_sendmsg(__real_sendmsg, fd, m, flags);
 }
 
 ssize_t __wrap_send(int fd, const void *buf, size_t len, int flags)
@@ -182,17 +194,49 @@ int __wrap_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
     return __real_accept4(fd, sa, len, flags);
 }
 
-ssize_t __wrap_sendfile(int out, int in, off_t *off, size_t count)
+/* How many bytes a sendfile may try (0: fail with EAGAIN). */
+static size_t fault_sendfile(size_t count)
 {
     unsigned f = decide(K_EAGAIN | K_SHORT);
     if (f == K_EAGAIN)
-        return fail(EAGAIN);
+        return 0;
     if (f == K_SHORT && count > 1) {
         shorts++;
         count = 1 + next() % (count - 1);
     }
-    return __real_sendfile(out, in, off, count);
+    return count;
 }
+
+ssize_t __wrap_sendfile(int out, int in, off_t *off, size_t count)
+{
+    size_t n = fault_sendfile(count);
+    if (count && !n)
+        return fail(EAGAIN);
+    return __real_sendfile(out, in, off, n);
+}
+
+#if defined(__GLIBC__) && defined(__USE_FILE_OFFSET64)
+ssize_t __real_sendfile64(int out, int in, __off64_t *off, size_t count);
+ssize_t __wrap_sendfile64(int out, int in, __off64_t *off, size_t count);
+
+ssize_t __wrap_sendfile64(int out, int in, __off64_t *off, size_t count)
+{
+    size_t n = fault_sendfile(count);
+    if (count && !n)
+        return fail(EAGAIN);
+    return __real_sendfile64(out, in, off, n);
+}
+#endif
+
+#if defined(__GLIBC__) && defined(__USE_TIME_BITS64)
+ssize_t __real___sendmsg64(int fd, const struct msghdr *m, int flags);
+ssize_t __wrap___sendmsg64(int fd, const struct msghdr *m, int flags);
+
+ssize_t __wrap___sendmsg64(int fd, const struct msghdr *m, int flags)
+{
+    return fault_sendmsg(__real___sendmsg64, fd, m, flags);
+}
+#endif
 
 int __wrap_epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
