@@ -48,8 +48,9 @@ ALL_LDFLAGS := $(BOARD_LDFLAGS) $(LDFLAGS) $(SAN_FLAGS)
 # src/core, src/channels, then src/*.c. Optional modules (Kconfig
 # "Features") are compiled only when selected.
 OPT_SRCS := src/channels/groups.c src/proto/json.c src/proto/jwt.c src/base/sha256.c \
-            src/proto/static.c src/control.c src/proto/control_cmd.c
+            src/proto/static.c src/control.c src/proto/control_cmd.c src/core/share.c
 OPT_SRCS-$(CONFIG_GROUPS) += src/channels/groups.c
+OPT_SRCS-$(CONFIG_FAIR_SHARES) += src/core/share.c
 OPT_SRCS-$(CONFIG_JSON) += src/proto/json.c
 OPT_SRCS-$(CONFIG_JWT) += src/proto/jwt.c src/base/sha256.c
 OPT_SRCS-$(CONFIG_STATIC_FILES) += src/proto/static.c
@@ -107,7 +108,8 @@ UNIT_OFF := $(if $(CONFIG_GROUPS),,tests/unit/test_groups.c) \
             $(if $(CONFIG_JSON),,tests/unit/test_json.c) \
             $(if $(CONFIG_JWT),,tests/unit/test_sha256_jwt.c) \
             $(if $(CONFIG_STATIC_FILES),,tests/unit/test_static.c) \
-            $(if $(CONFIG_CONTROL_SOCKET),,tests/unit/test_control.c)
+            $(if $(CONFIG_CONTROL_SOCKET),,tests/unit/test_control.c) \
+            $(if $(CONFIG_FAIR_SHARES),,tests/unit/test_share.c)
 UNIT_OFF += $(if $(CONFIG_LAYER_REDIS),,tests/unit/test_resp.c tests/unit/test_msgpack.c \
               tests/unit/test_layer_redis.c)
 UNIT_SRCS := $(filter-out $(UNIT_OFF),$(wildcard tests/unit/test_*.c))
@@ -129,9 +131,19 @@ lib: $(LIB)
 daemon: $(DAEMON)
 tests: $(UNIT_BINS) $(CTOOL_BINS) $(DAEMON_COUNTING)
 
-$(CONFIG_H): $(CONFIG_SRC) scripts/mkconfig.sh Kconfig
-	@mkdir -p $(dir $@)
-	$(Q)sh scripts/mkconfig.sh Kconfig < $(CONFIG_SRC) > $@.tmp && mv $@.tmp $@
+# The header is compiled against src/config_check.h (with the board's
+# compiler: sizes differ by target) before anything is built with it: a
+# combination of options that cannot work stops the build here, with a
+# message naming them. make check-config tests that it does. The header is
+# replaced only when it changed, so editing the checks rebuilds nothing.
+CONFIG_CHECK_DIR := $(B)/config-check
+$(CONFIG_H): $(CONFIG_SRC) scripts/mkconfig.sh Kconfig src/config_check.h
+	@mkdir -p $(dir $@) $(CONFIG_CHECK_DIR)
+	$(Q)sh scripts/mkconfig.sh Kconfig < $(CONFIG_SRC) > $(CONFIG_CHECK_DIR)/cw_config.h
+	$(Q)echo '#include "config_check.h"' | $(CC) -I$(CONFIG_CHECK_DIR) $(CPPFLAGS_ALL) $(CPPFLAGS) \
+	  -std=c11 $(BOARD_CFLAGS) -fsyntax-only -x c - || { echo "$(CONFIG_SRC): these options" \
+	  "cannot work together (src/config_check.h, docs/configuration.md)"; exit 1; }
+	$(Q)cmp -s $(CONFIG_CHECK_DIR)/cw_config.h $@ || cp $(CONFIG_CHECK_DIR)/cw_config.h $@
 
 # Programs, examples and tests may include apps/, examples/ and tests/lib/;
 # the library may not.
@@ -178,9 +190,11 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TEST_LIB_OBJS) $(LIB) $(TLS_LIBS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(EXTRA_LIBS)
 
-# Build and start the daemon with its demo on 127.0.0.1:8080.
+# Build and start the daemon with its demo on 127.0.0.1:8080. A user other
+# than root without $XDG_RUNTIME_DIR has no default control socket (never
+# /tmp): it goes in the build folder, which is that user's own.
 run: $(DAEMON) $(CLI)
-	./$(DAEMON) --listen 127.0.0.1:8080 --www examples/www $(if $(filter 0,$(shell id -u)),--allow-root)
+	./$(DAEMON) --listen 127.0.0.1:8080 --www examples/www $(if $(filter 0,$(shell id -u)),--allow-root,$(if $(XDG_RUNTIME_DIR),,--control $(B)/chanwired.sock))
 
 # Every suite for this board; on the host also the poll() build and the
 # TLS build, whose pass runs the suites over wss:// (CW_TLS=1).

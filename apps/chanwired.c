@@ -30,6 +30,22 @@ static const char usage[] =
     "  --close-timeout MS      wait this long for the peer's close (default 2000)\n"
     "  --shutdown-timeout MS   on SIGTERM, time to flush before exit (default 3000)\n"
     "  --message-timeout MS    a message must arrive whole within this (1008; 0: never)\n"
+#if defined(CONFIG_FAIR_SHARES)
+    "  --conn-share PCT        share of the I/O pool (and of the group tables) one\n"
+    "                          connection may hold (default CONFIG_CONN_SHARE_PCT)\n"
+    "  --addr-share PCT        share of each pool all connections of one client address\n"
+    "                          (IPv4, or IPv6 /64) may hold (default CONFIG_ADDR_SHARE_PCT)\n"
+    "  --max-conns-per-addr N  connections one client address may hold (429 above it;\n"
+    "                          default: its --addr-share of --max-conns)\n"
+#endif
+#if defined(CONFIG_RATE_LIMIT)
+    "  --rate-msgs N           messages per second one connection may send, one second's\n"
+    "                          worth at once (1008 above it; default 0: no limit)\n"
+    "  --rate-bytes N          bytes per second one connection may send (likewise)\n"
+#endif
+#if defined(CONFIG_STATIC_FILES)
+    "  --download-timeout MS   a static file must be sent whole within this (default 60000)\n"
+#endif
 #if defined(CONFIG_TLS)
     "  --tls-cert FILE         certificate chain (PEM or DER) for wss:// and HTTPS\n"
     "  --tls-key FILE          its private key; with both, --listen serves TLS unless\n"
@@ -54,10 +70,15 @@ static const char usage[] =
     "  --jwt-name-claim NAME   claim holding the user name (default username)\n"
     "  --jwt-cookie NAME       cookie that may carry the token (default jwt)\n"
     "  --jwt-query NAME        query parameter that may carry it (default token)\n"
+    "  --jwt-audience AUD      tokens must have AUD as aud (or in an aud list), else 401\n"
+    "  --jwt-issuer ISS        tokens must have ISS as iss, else 401\n"
+    "  --jwt-allow-no-exp      accept tokens without exp (401 by default, as simplejwt);\n"
+    "                          while the clock reads before 2024 (unset), exp/nbf get 401\n"
 #endif
 #if defined(CONFIG_CONTROL_SOCKET)
     "  --control PATH          control socket for chanwire-send (default $CHANWIRE_SOCKET,\n"
-    "                          else /run/chanwired.sock as root, /tmp/chanwired-UID.sock)\n"
+    "                          else $XDG_RUNTIME_DIR/chanwired.sock if not root, else\n"
+    "                          /run/chanwired.sock; never a world-writable /tmp)\n"
 #endif
     "  --no-control            no control socket\n"
     "  --no-stats              no GET /stats (counters and pools as text) on the HTTP port\n"
@@ -240,6 +261,18 @@ static const struct option longopts[] = {
     {"close-timeout", REQ, 0, OPT(K_UINT, o.close_timeout_ms)},
     {"shutdown-timeout", REQ, 0, OPT(K_UINT, o.shutdown_timeout_ms)},
     {"message-timeout", REQ, 0, OPT(K_UINT, o.message_timeout_ms)},
+#if defined(CONFIG_FAIR_SHARES)
+    {"conn-share", REQ, 0, OPT(K_UINT, o.conn_share_pct)},
+    {"addr-share", REQ, 0, OPT(K_UINT, o.addr_share_pct)},
+    {"max-conns-per-addr", REQ, 0, OPT(K_UINT, o.max_conns_per_addr)},
+#endif
+#if defined(CONFIG_RATE_LIMIT)
+    {"rate-msgs", REQ, 0, OPT(K_UINT, o.rate_msgs)},
+    {"rate-bytes", REQ, 0, OPT(K_UINT, o.rate_bytes)},
+#endif
+#if defined(CONFIG_STATIC_FILES)
+    {"download-timeout", REQ, 0, OPT(K_UINT, o.download_timeout_ms)},
+#endif
 #if defined(CONFIG_TLS)
     {"tls-cert", REQ, 0, OPT(K_STR, tls_cert)},
     {"tls-key", REQ, 0, OPT(K_STR, tls_key)},
@@ -260,6 +293,9 @@ static const struct option longopts[] = {
     {"jwt-name-claim", REQ, 0, OPT(K_STR, o.jwt_name_claim)},
     {"jwt-cookie", REQ, 0, OPT(K_STR, o.jwt_cookie)},
     {"jwt-query", REQ, 0, OPT(K_STR, o.jwt_query)},
+    {"jwt-audience", REQ, 0, OPT(K_STR, o.jwt_audience)},
+    {"jwt-issuer", REQ, 0, OPT(K_STR, o.jwt_issuer)},
+    {"jwt-allow-no-exp", NO, 0, OPT(K_SET, o.jwt_allow_no_exp)},
 #endif
 #if defined(CONFIG_CONTROL_SOCKET)
     {"control", REQ, 0, OPT(K_CONTROL, o)},
@@ -296,7 +332,7 @@ int main(int argc, char **argv)
 #if defined(CONFIG_CONTROL_SOCKET)
     char control[108];
     a.use_control = 1;
-    cw_default_control_path(control, sizeof control);
+    cw_default_control_path(control, sizeof control, 0);
 #endif
 #if defined(CONFIG_JWT)
     static char secret[512];
@@ -450,7 +486,7 @@ int main(int argc, char **argv)
     if (a.use_control) {
         char err[160];
         if (cw_control_listen(srv, control, err, sizeof err) != 0) {
-            fprintf(stderr, "chanwired: %s\n", err);
+            fprintf(stderr, "chanwired: %s (give --control PATH, or --no-control)\n", err);
             return 1;
         }
         cw_log(CW_LOG_INFO, "control socket %s", control);

@@ -135,6 +135,15 @@ typedef struct cw_options {
     const char *jwt_cookie;       /* default "jwt" */
     const char *jwt_query;        /* default "token" */
     unsigned jwt_leeway_s;
+    /* simplejwt's AUDIENCE and ISSUER: when set, the token's aud (a string,
+     * or an array of strings holding it) or iss must equal it exactly, and
+     * a token without the claim gets 401; NULL: the claim is not read. */
+    const char *jwt_audience;
+    const char *jwt_issuer;
+    /* A token without exp gets 401, as in simplejwt, unless this is set.
+     * Whatever it is, while the wall clock reads before 2024 (never set) a
+     * token with exp or nbf gets 401. */
+    int jwt_allow_no_exp;
     cw_auth_fn auth;              /* optional extra hook */
     const char *www_dir;          /* static files over GET/HEAD; NULL: none */
     unsigned tls_max_sessions;    /* <= CONFIG_TLS_MAX_CONNS */
@@ -145,6 +154,22 @@ typedef struct cw_options {
     int stats_endpoint;
     unsigned max_groups;          /* <= CONFIG_MAX_GROUPS */
     unsigned max_memberships;     /* <= CONFIG_MAX_MEMBERSHIPS */
+    /* Fair shares (docs/security.md). One connection's send queue holds at
+     * most conn_share_pct of the I/O pool (and sendq_max), its memberships
+     * that share of the smaller group table. All connections of one client
+     * address (IPv4, or IPv6 /64) hold at most addr_share_pct of each
+     * pool, and at most max_conns_per_addr connections (0: that share of
+     * max_conns); over it, 429. Builds with CONFIG_FAIR_SHARES. */
+    unsigned conn_share_pct;      /* 1..100 */
+    unsigned addr_share_pct;      /* 1..100 */
+    unsigned max_conns_per_addr;
+    /* Per connection, messages and bytes per second it may send (one
+     * second's worth as burst; over it, close 1008); 0: no limit. Builds
+     * with CONFIG_RATE_LIMIT. */
+    unsigned rate_msgs;
+    unsigned rate_bytes;
+    /* A static file must be sent whole within this time of its request. */
+    unsigned download_timeout_ms;
 } cw_options;
 
 void cw_options_init(cw_options *o);
@@ -353,6 +378,11 @@ typedef struct {
     unsigned long tls_failures;  /* TLS handshakes that failed */
     unsigned long tls_refused;   /* TLS sessions or memory exhausted at accept */
     unsigned long message_timeouts; /* 1008: a message not complete in time */
+    unsigned long rejected_addr;    /* 429: an address over its share of slots or requests */
+    unsigned long share_refusals;   /* 1013: an address over its share of a pool */
+    unsigned long send_timeouts;    /* 1011: a send queue not drained within the pong timeout */
+    unsigned long rate_limited;     /* 1008: over --rate-msgs or --rate-bytes */
+    unsigned long download_timeouts; /* a static file not sent within its deadline */
 } cw_stats;
 void cw_get_stats(const cw_server *s, cw_stats *out);
 /* Counters and pools as "name value" lines; returns the length. */

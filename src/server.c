@@ -56,6 +56,13 @@ void cw_options_init(cw_options *o)
     o->close_timeout_ms = CONFIG_CLOSE_TIMEOUT_MS;
     o->shutdown_timeout_ms = CONFIG_SHUTDOWN_TIMEOUT_MS;
     o->message_timeout_ms = CONFIG_MESSAGE_TIMEOUT_MS;
+#if defined(CONFIG_FAIR_SHARES)
+    o->conn_share_pct = CONFIG_CONN_SHARE_PCT;
+    o->addr_share_pct = CONFIG_ADDR_SHARE_PCT;
+#endif
+#if defined(CONFIG_STATIC_FILES)
+    o->download_timeout_ms = CONFIG_DOWNLOAD_TIMEOUT_MS;
+#endif
     o->log_level = CONFIG_LOG_LEVEL;
 #if defined(CONFIG_TLS)
     o->tls_max_sessions = CONFIG_TLS_MAX_CONNS;
@@ -321,6 +328,9 @@ cw_server *cw_server_init(const cw_options *o)
     opt->close_timeout_ms = clamp(o->close_timeout_ms, 1, 3600000);
     opt->shutdown_timeout_ms = clamp(o->shutdown_timeout_ms, 1, 3600000);
     opt->message_timeout_ms = clamp(o->message_timeout_ms, 0, 3600000);
+    opt->conn_share_pct = clamp(o->conn_share_pct, 1, 100);
+    opt->addr_share_pct = clamp(o->addr_share_pct, 1, 100);
+    opt->download_timeout_ms = clamp(o->download_timeout_ms, 1, 86400000);
     cw_rt.www_fd = -1;
     cw_log_set_level(o->log_level);
     cw_port_log_open(o->use_syslog, o->log_ident);
@@ -348,6 +358,12 @@ cw_server *cw_server_init(const cw_options *o)
 #if !defined(CONFIG_HOST_CHECK)
     if (o->nallow_hosts) {
         cw_log(CW_LOG_ERROR, "the Host allow-list is not in this build (CONFIG_HOST_CHECK=n)");
+        return NULL;
+    }
+#endif
+#if !defined(CONFIG_RATE_LIMIT)
+    if (o->rate_msgs || o->rate_bytes) {
+        cw_log(CW_LOG_ERROR, "rate limits are not in this build (CONFIG_RATE_LIMIT=n)");
         return NULL;
     }
 #endif

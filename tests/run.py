@@ -58,7 +58,7 @@ def discover(build):
         if os.access(p, os.X_OK):
             suites.append(("wire", os.path.basename(p), [p], True))
     # Suites of an optional module run only in builds that have it.
-    needs = {"test_hosts.py": "CONFIG_HOST_CHECK"}
+    needs = {"test_hosts.py": "CONFIG_HOST_CHECK", "test_shares.py": "CONFIG_FAIR_SHARES"}
     for kind, pattern in (("integration", "tests/integration/test_*.py"),
                           ("conformance", "tests/conformance/test_*.py"),
                           ("bench", "tests/bench/test_*.py")):

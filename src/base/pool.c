@@ -18,6 +18,7 @@ void cw_pool_init(cw_pool *p, const char *name, void *storage, size_t block_size
     p->block_size = (uint32_t)CW_POOL_ROUND(block_size);
     p->count = count;
     p->limit = count;
+    p->reserve = 0;
     p->used = 0;
     p->high_water = 0;
     p->bump = 0;
@@ -33,7 +34,7 @@ void cw_pool_init(cw_pool *p, const char *name, void *storage, size_t block_size
 void *cw_pool_get(cw_pool *p)
 {
     void *b;
-    if (p->used >= p->limit) {
+    if (p->used + p->reserve >= p->limit) {
         p->failures++;
         return NULL;
     }
@@ -50,6 +51,15 @@ void *cw_pool_get(cw_pool *p)
     p->used++;
     if (p->used > p->high_water)
         p->high_water = p->used;
+    return b;
+}
+
+void *cw_pool_get_reserved(cw_pool *p)
+{
+    uint32_t keep = p->reserve;
+    p->reserve = 0;
+    void *b = cw_pool_get(p);
+    p->reserve = keep;
     return b;
 }
 
@@ -70,7 +80,7 @@ int cw_pool_owns(const cw_pool *p, const void *ptr)
 
 uint32_t cw_pool_free_count(const cw_pool *p)
 {
-    return p->limit - p->used;
+    return p->used + p->reserve < p->limit ? p->limit - p->used - p->reserve : 0;
 }
 
 uint32_t cw_pool_index(const cw_pool *p, const void *block)

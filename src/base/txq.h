@@ -29,6 +29,8 @@ typedef struct cw_txseg {
 typedef struct cw_txq {
     cw_txseg *head, *tail;
     uint32_t bytes; /* queued, not yet sent */
+    uint32_t owed;  /* the caller's: bytes to send before the queue counts
+                     * as drained (conn.c's stalled-reader check) */
 } cw_txq;
 
 /* Segments that point into a shared frame instead of holding bytes
@@ -39,8 +41,12 @@ void cw_txq_init(void);
 /* Queues a[0..an) then b[0..bn) (a frame header and its payload), copying
  * them into I/O blocks. All or nothing: CW_ENOMEM leaves q unchanged. */
 int cw_txq_append(cw_txq *q, const void *a, size_t an, const void *b, size_t bn);
+/* The same for an answer that must get out (an HTTP status, a close
+ * frame): it may use the I/O pool's reserve. */
+int cw_txq_append_answer(cw_txq *q, const void *a, size_t an, const void *b, size_t bn);
 /* Puts bytes in front of everything queued (the 101 response head ahead of
- * frames a consumer sent from connect). CW_ENOMEM when no block is free. */
+ * frames a consumer sent from connect), from the reserve if need be.
+ * CW_ENOMEM when no block is free. */
 int cw_txq_prepend(cw_txq *q, const void *p, size_t n);
 /* Queues a reference to sh (taking one reference). CW_ENOMEM when no
  * reference entry is free. */

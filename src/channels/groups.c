@@ -9,6 +9,7 @@
 #include "channels/layer.h"
 #include "core/conn.h"
 #include "core/runtime.h"
+#include "core/share.h"
 #include "proto/frame.h"
 
 #include <string.h>
@@ -141,6 +142,7 @@ static void leave(struct cw_member **link)
     struct cw_group *g = m->group;
     *link = m->cnext;
     g->members--;
+    cw_conn_share_give(m->conn, CW_SHARE_MEMBER);
     if (g->busy) {
         m->conn = NULL;
         g->has_dead = 1;
@@ -156,9 +158,22 @@ int cw_group_add(cw_conn *c, const char *name)
         return CW_EINVAL;
     if (c->state != CW_ST_OPEN)
         return CW_ECLOSED;
-    for (struct cw_member *m = c->groups; m; m = m->cnext)
+    uint32_t mine = 0;
+    for (struct cw_member *m = c->groups; m; m = m->cnext, mine++)
         if (strcmp(m->group->name, name) == 0)
             return 0; /* already a member: like Channels, adding twice is harmless */
+#if defined(CONFIG_FAIR_SHARES)
+    /* One connection's share: conn_share_pct of the smaller table, so
+     * neither its memberships nor the groups it creates fill one. */
+    uint32_t tables = group_pool.limit < member_pool.limit ? group_pool.limit : member_pool.limit;
+    uint32_t share = tables * cw_rt.opt.conn_share_pct / 100;
+    if (mine >= (share ? share : 1)) {
+        cw_rt.stats.share_refusals++;
+        return CW_ENOMEM;
+    }
+#else
+    (void)mine;
+#endif
     struct cw_group *g = find(name);
     int created = 0;
     if (!g) {
@@ -172,7 +187,13 @@ int cw_group_add(cw_conn *c, const char *name)
         buckets[h] = g;
         created = 1;
     }
+    /* The pools first (an empty one counts as such), then the address's share. */
     struct cw_member *m = cw_pool_get(&member_pool);
+    if (m && cw_conn_share_take(c, CW_SHARE_MEMBER) < 0) {
+        cw_pool_put(&member_pool, m);
+        m = NULL;
+        cw_rt.stats.share_refusals++;
+    }
     if (!m) {
         if (created)
             free_group(g);

@@ -9,6 +9,7 @@
 #include "base/utf8.h"
 #include "core/auth.h"
 #include "core/runtime.h"
+#include "core/share.h"
 #include "core/transport.h"
 #include "proto/frame.h"
 #include "proto/handshake.h"
@@ -22,21 +23,46 @@
 
 #define SLOTS CW_CONN_SLOTS
 #define STASH_MAX 256          /* > largest incomplete header or control frame */
+/* A stash block: the largest incomplete tail is a control frame (header
+ * and 125 bytes). Stash blocks have a pool of their own, one per slot, so a
+ * partial header of a few bytes never takes an I/O block. */
+#define STASH_BLOCK (CW_FRAME_MAX_HEADER + CW_FRAME_MAX_CONTROL)
 #define DIRECT_READ_MIN 2048   /* stream payloads this large straight into the message block */
 #define IOV_BATCH 64
 
 /* An idle connection owns nothing but its slot, so the slot is the memory
  * per idle connection (make bench: idle_10k, target 0.25 KiB). Its fixed
  * part, before the configured argument and user-data arrays and without
- * what TLS adds to the transport, is held to 152 bytes on 64-bit hosts;
- * grow it only with a reason. */
+ * what TLS adds to the transport, is held to 152 bytes on 64-bit hosts,
+ * plus 4 for fair shares (the address handle, the stalled-queue clock) and
+ * 8 for the rate limits (CONFIG_RATE_LIMIT); grow it only with a reason. */
+#if defined(CONFIG_RATE_LIMIT)
+#define SLOT_FIXED_MAX 164
+#else
+#define SLOT_FIXED_MAX 156
+#endif
 #if UINTPTR_MAX > 0xffffffffu
-_Static_assert(offsetof(struct cw_conn, args) - (sizeof(cw_transport) - sizeof(struct cw_io)) <= 152,
+_Static_assert(offsetof(struct cw_conn, args) - (sizeof(cw_transport) - sizeof(struct cw_io)) <=
+                   SLOT_FIXED_MAX,
                "struct cw_conn grew: every idle connection pays for it");
 #endif
 CW_POOL_STORAGE(conn_store, sizeof(struct cw_conn), SLOTS);
 CW_POOL_STORAGE(req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
-static cw_pool conn_pool, req_pool;
+CW_POOL_STORAGE(stash_store, STASH_BLOCK, SLOTS);
+static cw_pool conn_pool, req_pool, stash_pool;
+/* One connection's share of the I/O pool in bytes (cw_conn_pool_init);
+ * its send queue holds at most this and sendq_max (queue_max()). */
+static uint32_t conn_io_share = UINT32_MAX;
+#if defined(CONFIG_RATE_LIMIT)
+/* The time one message or byte costs, in 1/64 of the debt's unit
+ * (1/1024 ms), from --rate-msgs and --rate-bytes; 0: no limit. */
+#define RATE_UNITS_PER_S 1024000u
+#define RATE_COST_SCALED (RATE_UNITS_PER_S * 64u)
+static uint32_t rate_cost[2];
+#endif
+/* Reject slots answering 429 now: at most CONFIG_REJECT_SLOTS, so an
+ * address over its share cannot fill the pool with them either. */
+static unsigned over_addr_slots;
 static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
 
 static void on_io(struct cw_io *io, unsigned events);
@@ -103,12 +129,126 @@ static ssize_t conn_recv(cw_conn *c, void *buf, size_t len)
     return n;
 }
 
+#if defined(CONFIG_FAIR_SHARES)
+/* pct of n (n < 2^25, pct <= 100), at least 1. */
+static uint32_t share_of(uint32_t n, unsigned pct)
+{
+    uint32_t v = n * pct / 100;
+    return v ? v : 1;
+}
+#endif
+
 void cw_conn_pool_init(unsigned max_conns)
 {
+    const cw_options *o = &cw_rt.opt;
+    (void)o; /* used only by the optional modules below */
     dirty_first = dirty_count = 0;
+    over_addr_slots = 0;
     cw_pool_init(&conn_pool, "conn", conn_store, sizeof(struct cw_conn), SLOTS);
     conn_pool.limit = max_conns + CONFIG_REJECT_SLOTS;
     cw_pool_init(&req_pool, "http", req_store, sizeof(cw_http_req), CONFIG_HTTP_BUFS);
+    cw_pool_init(&stash_pool, "stash", stash_store, STASH_BLOCK, SLOTS);
+    cw_buf_io_pool.reserve = CONFIG_IO_RESERVE; /* < CONFIG_IO_BUFS (config_check.h) */
+#if defined(CONFIG_FAIR_SHARES)
+    /* In whole blocks (32-bit arithmetic), bytes at most 4 GiB. */
+    uint64_t io_conn = (uint64_t)share_of(CONFIG_IO_BUFS, o->conn_share_pct) * CONFIG_IO_BUF_SIZE;
+    uint64_t io_addr = (uint64_t)share_of(CONFIG_IO_BUFS, o->addr_share_pct) * CONFIG_IO_BUF_SIZE;
+    conn_io_share = io_conn < UINT32_MAX ? (uint32_t)io_conn : UINT32_MAX;
+    unsigned pct = o->addr_share_pct;
+    uint32_t limit[CW_SHARE_KINDS] = {
+        [CW_SHARE_CONN] = o->max_conns_per_addr ? o->max_conns_per_addr : share_of(max_conns, pct),
+        [CW_SHARE_REQ] = share_of(CONFIG_HTTP_BUFS, pct),
+        [CW_SHARE_MSG] = share_of(CONFIG_MSG_BUFS, pct),
+#if defined(CONFIG_GROUPS)
+        [CW_SHARE_MEMBER] = share_of(o->max_memberships ? o->max_memberships
+                                                        : CONFIG_MAX_MEMBERSHIPS, pct),
+#endif
+        [CW_SHARE_IO] = io_addr < UINT32_MAX ? (uint32_t)io_addr : UINT32_MAX,
+#if defined(CONFIG_TLS)
+        [CW_SHARE_TLS] = share_of(o->tls_max_sessions ? o->tls_max_sessions : CONFIG_TLS_MAX_CONNS,
+                                  pct),
+#endif
+    };
+    cw_share_init(limit);
+#endif
+#if defined(CONFIG_RATE_LIMIT)
+    rate_cost[0] = o->rate_msgs ? RATE_COST_SCALED / o->rate_msgs : 0;
+    rate_cost[1] = o->rate_bytes ? RATE_COST_SCALED / o->rate_bytes : 0;
+#endif
+}
+
+/* ---- fair shares: what this connection holds, counted for its address ---- */
+
+int cw_conn_share_take(cw_conn *c, unsigned kind)
+{
+    if (!cw_share_fits(c->share, kind, 1))
+        return -1;
+    cw_share_add(c->share, kind, 1);
+    return 0;
+}
+
+void cw_conn_share_give(cw_conn *c, unsigned kind)
+{
+    cw_share_add(c->share, kind, -1);
+}
+
+/* The send queue changes only through these, so its bytes are counted
+ * against the address as they come and go. */
+static int tx_append(cw_conn *c, const void *a, size_t an, const void *b, size_t bn, int answer)
+{
+    int rc = answer ? cw_txq_append_answer(&c->tx, a, an, b, bn)
+                    : cw_txq_append(&c->tx, a, an, b, bn);
+    if (rc == 0)
+        cw_share_add(c->share, CW_SHARE_IO, (int32_t)(an + bn));
+    return rc;
+}
+
+static void tx_consume(cw_conn *c, size_t n)
+{
+    cw_txq_consume(&c->tx, n);
+    cw_share_add(c->share, CW_SHARE_IO, -(int32_t)n);
+}
+
+static void tx_clear(cw_conn *c)
+{
+    cw_share_add(c->share, CW_SHARE_IO, -(int32_t)c->tx.bytes);
+    cw_txq_clear(&c->tx);
+}
+
+static void req_put(cw_conn *c)
+{
+    cw_pool_put(&req_pool, c->hold.req);
+    c->hold.req = NULL;
+    cw_conn_share_give(c, CW_SHARE_REQ);
+}
+
+/* Reassembly blocks: an I/O block counts its bytes against the address's
+ * I/O share, a message block against its message-block share. */
+static void *rx_buf_get(cw_conn *c, size_t need, size_t *cap)
+{
+    int big = need > CONFIG_IO_BUF_SIZE;
+    unsigned kind = big ? CW_SHARE_MSG : CW_SHARE_IO;
+    uint32_t n = big ? 1 : CONFIG_IO_BUF_SIZE;
+    void *b = cw_buf_get(need, cap); /* first: an empty pool counts as such */
+    if (b && !cw_share_fits(c->share, kind, n)) {
+        cw_buf_put(b);
+        cw_rt.stats.share_refusals++;
+        return NULL;
+    }
+    if (b)
+        cw_share_add(c->share, kind, (int32_t)n);
+    return b;
+}
+
+static void rx_buf_put(cw_conn *c, void *b)
+{
+    if (!b)
+        return;
+    if (cw_buf_cap(b) > CONFIG_IO_BUF_SIZE)
+        cw_share_add(c->share, CW_SHARE_MSG, -1);
+    else
+        cw_share_add(c->share, CW_SHARE_IO, -(int32_t)CONFIG_IO_BUF_SIZE);
+    cw_buf_put(b);
 }
 
 unsigned cw_conn_count(void)
@@ -124,7 +264,7 @@ unsigned cw_conn_id(const cw_conn *c)
 static void drop_stash(cw_conn *c)
 {
     if (c->flags & CW_CF_STASH) {
-        cw_pool_put(&cw_buf_io_pool, c->hold.stash);
+        cw_pool_put(&stash_pool, c->hold.stash);
         c->hold.stash = NULL;
         c->flags &= (uint16_t)~CW_CF_STASH;
         c->stash_len = 0;
@@ -143,9 +283,14 @@ const cw_consumer *cw_conn_consumer(const cw_conn *c)
  * queue bound, resumed at a quarter. Asked before every read too: a second
  * read in one batch (TLS: decrypted bytes waiting in mbedTLS) comes before
  * the flush that would otherwise bring the flag up to date. */
+static uint32_t queue_max(void)
+{
+    return cw_rt.opt.sendq_max < conn_io_share ? cw_rt.opt.sendq_max : conn_io_share;
+}
+
 static int rx_paused(cw_conn *c)
 {
-    uint32_t q = c->tx.bytes, max = cw_rt.opt.sendq_max;
+    uint32_t q = c->tx.bytes, max = queue_max();
     if (q > max / 2)
         c->flags |= CW_CF_RX_PAUSED;
     else if (q <= max / 4)
@@ -171,16 +316,14 @@ static void update_interest(cw_conn *c)
 
 static void release_buffers(cw_conn *c)
 {
-    cw_txq_clear(&c->tx);
+    tx_clear(c);
     cw_http_req *r = cw_conn_request(c);
     if (r && r->file_fd >= 0) {
         cw_port_close(r->file_fd);
         r->file_fd = -1;
     }
-    if (r) {
-        cw_pool_put(&req_pool, r);
-        c->hold.req = NULL;
-    }
+    if (r)
+        req_put(c);
     drop_stash(c);
     /* Not the message being reassembled: a receive callback may be reading
      * it (a send that fails on the socket drops the connection under it).
@@ -221,12 +364,13 @@ static void drop(cw_conn *c, int code)
     mark_dirty(c);
 }
 
-/* Queues a frame with no bound check (control frames, the close frame). */
+/* Queues a frame with no bound check (control frames, the close frame;
+ * a close may use the I/O pool's reserve: it must get out). */
 static int queue_frame(cw_conn *c, unsigned op, const void *data, size_t len)
 {
     uint8_t hdr[CW_FRAME_MAX_HEADER];
     size_t hl = cw_frame_header(hdr, op, 1, len, NULL);
-    int rc = cw_txq_append(&c->tx, hdr, hl, data, len);
+    int rc = tx_append(c, hdr, hl, data, len, op == CW_OP_CLOSE);
     if (rc == 0)
         mark_dirty(c);
     return rc;
@@ -320,12 +464,10 @@ static void http_answer(cw_conn *c, int status, const char *why)
     char peer[64];
     cw_port_peer_format(&c->peer, peer, sizeof peer);
     cw_log(status >= 500 ? CW_LOG_WARN : CW_LOG_INFO, "%s: %d %s", peer, status, why);
-    if (r) {
-        cw_pool_put(&req_pool, r);
-        c->hold.req = NULL;
-    }
-    cw_txq_clear(&c->tx);
-    if (n == 0 || cw_txq_append(&c->tx, buf, n, NULL, 0) < 0) {
+    if (r)
+        req_put(c);
+    tx_clear(c);
+    if (n == 0 || tx_append(c, buf, n, NULL, 0, 1) < 0) {
         drop(c, 0);
         return;
     }
@@ -399,7 +541,7 @@ static void serve_static(cw_conn *c)
                      "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
                      "Connection: close\r\n\r\n",
                      cw_static_mime(rel), (unsigned long long)size);
-    if (cw_txq_append(&c->tx, hdr, (size_t)n, NULL, 0) < 0) {
+    if (tx_append(c, hdr, (size_t)n, NULL, 0, 1) < 0) {
         cw_port_close(fd);
         drop(c, 0);
         return;
@@ -408,8 +550,7 @@ static void serve_static(cw_conn *c)
            rel, (unsigned long long)size);
     if (head || size == 0) {
         cw_port_close(fd);
-        cw_pool_put(&req_pool, r);
-        c->hold.req = NULL;
+        req_put(c);
         enter_drain(c);
         return;
     }
@@ -417,7 +558,7 @@ static void serve_static(cw_conn *c)
     r->file_off = 0;
     r->file_left = size;
     c->state = CW_ST_FILE;
-    cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+    cw_timer_arm(&c->timer, cw_rt.opt.download_timeout_ms, on_timer); /* once, for the whole file */
     mark_dirty(c);
 }
 
@@ -430,13 +571,12 @@ static void send_file(cw_conn *c)
          * read into the loop buffer, so at most its size at a time. */
         size_t chunk = r->file_left > sizeof loop_buf ? sizeof loop_buf : (size_t)r->file_left;
         ssize_t n = cw_port_pread(r->file_fd, loop_buf, chunk, r->file_off);
-        if (n <= 0 || cw_txq_append(&c->tx, loop_buf, (size_t)n, NULL, 0) < 0) {
+        if (n <= 0 || tx_append(c, loop_buf, (size_t)n, NULL, 0, 0) < 0) {
             drop(c, 0);
             return;
         }
         r->file_off += (uint64_t)n;
         r->file_left -= (uint64_t)n;
-        cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
         mark_dirty(c);
         return;
     }
@@ -450,12 +590,10 @@ static void send_file(cw_conn *c)
             return;
         }
         r->file_left -= (uint64_t)n;
-        cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
     }
     cw_port_close(r->file_fd);
     r->file_fd = -1;
-    cw_pool_put(&req_pool, r);
-    c->hold.req = NULL;
+    req_put(c);
     c->state = CW_ST_HTTP; /* so enter_drain accounts it as it left HTTP */
     enter_drain(c);
 }
@@ -480,7 +618,8 @@ static int authorize(cw_conn *c, const cw_route *route)
             cw_jwt_config cfg = {(const uint8_t *)o->jwt_secret, o->jwt_secret_len,
                                  o->jwt_id_claim ? o->jwt_id_claim : "user_id",
                                  o->jwt_name_claim ? o->jwt_name_claim : "username",
-                                 (int64_t)o->jwt_leeway_s};
+                                 (int64_t)o->jwt_leeway_s, o->jwt_audience, o->jwt_issuer,
+                                 o->jwt_allow_no_exp, 0};
             cw_jwt_claims cl;
             int rc = cw_jwt_verify(&cfg, tok, strlen(tok), cw_port_wall_seconds(), &cl);
             if (rc != CW_JWT_OK) {
@@ -515,15 +654,14 @@ static void serve_stats(cw_conn *c)
         http_answer(c, 405, "method not allowed for /stats");
         return;
     }
-    cw_pool_put(&req_pool, r);
-    c->hold.req = NULL;
+    req_put(c);
     char body[4096], hdr[200];
     size_t bn = report_hook(body, sizeof body); /* the server registers it */
     int hn = snprintf(hdr, sizeof hdr,
                       "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
                       "Content-Length: %zu\r\nCache-Control: no-store\r\n"
                       "Connection: close\r\n\r\n", bn);
-    if (hn <= 0 || cw_txq_append(&c->tx, hdr, (size_t)hn, body, head ? 0 : bn) < 0) {
+    if (hn <= 0 || tx_append(c, hdr, (size_t)hn, body, head ? 0 : bn, 1) < 0) {
         drop(c, 0);
         return;
     }
@@ -631,6 +769,7 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
         drop(c, CW_CLOSE_TRY_AGAIN);
         return;
     }
+    cw_share_add(c->share, CW_SHARE_IO, (int32_t)hn);
     cw_rt.stats.upgraded++;
     cw_rt.stats.conns_open++;
     c->flags |= CW_CF_UPGRADED;
@@ -643,11 +782,17 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
         track_message(c);
     }
     cw_pool_put(&req_pool, r);
+    cw_conn_share_give(c, CW_SHARE_REQ);
 }
 
 static void handle_request(cw_conn *c)
 {
     cw_http_req *r = cw_conn_request(c);
+    if (c->flags & CW_CF_OVER_ADDR) {
+        cw_rt.stats.rejected_addr++;
+        http_answer(c, 429, "address over its share of connections");
+        return;
+    }
     if (c->flags & CW_CF_REJECT) {
         cw_rt.stats.rejected_full++;
         http_answer(c, 503, "no free connection slot");
@@ -691,20 +836,59 @@ static void read_http(cw_conn *c)
 
 /* ---- WebSocket receive ---- */
 
+/* ---- rate limits: a token bucket per limit, kept as the time it owes ---- */
+
+#if defined(CONFIG_RATE_LIMIT)
+/* Pays the debts off for el ms (the time since the previous read). */
+static void rate_decay(cw_conn *c, uint32_t el)
+{
+    uint64_t paid = (uint64_t)el << 10;
+    for (int i = 0; i < 2; i++)
+        c->rate_debt[i] = paid >= c->rate_debt[i] ? 0 : c->rate_debt[i] - (uint32_t)paid;
+}
+
+/* Spends n of a per-second rate: its cost in time joins the debt. One
+ * second's worth may be owed at once (the burst); a bucket owing nothing
+ * takes any single spend. 0 when over. */
+static int rate_spend(uint32_t *debt, uint32_t unit_cost, uint64_t n)
+{
+    if (!unit_cost)
+        return 1;
+    uint64_t cost = (n * unit_cost) >> 6;
+    if (*debt && *debt + cost > RATE_UNITS_PER_S)
+        return 0;
+    *debt += (uint32_t)(cost < (1u << 30) ? cost : (1u << 30));
+    return 1;
+}
+
+/* Counts a message (data or control) against --rate-msgs; 0 when over,
+ * and the connection is closing 1008. */
+static inline int rate_message(cw_conn *c)
+{
+    if (!rate_cost[0] || rate_spend(&c->rate_debt[0], rate_cost[0], 1))
+        return 1;
+    cw_rt.stats.rate_limited++;
+    fail(c, CW_CLOSE_POLICY, "message rate limit");
+    return 0;
+}
+#else
+#define rate_message(c) 1
+#endif
+
 static int rx_reserve(void *ctx, cw_ws_rx *rx, size_t need)
 {
-    (void)ctx;
+    cw_conn *c = ctx;
     if (need == 0)
         need = 1;
     if (rx->msg && cw_buf_cap(rx->msg) >= need)
         return 0;
     size_t cap;
-    uint8_t *b = cw_buf_get(need, &cap);
+    uint8_t *b = rx_buf_get(c, need, &cap);
     if (!b)
         return -1;
     if (rx->msg) {
         memcpy(b, rx->msg, rx->msg_len);
-        cw_buf_put(rx->msg);
+        rx_buf_put(c, rx->msg);
     }
     rx->msg = b;
     return 0;
@@ -712,8 +896,7 @@ static int rx_reserve(void *ctx, cw_ws_rx *rx, size_t need)
 
 static void rx_release(void *ctx, cw_ws_rx *rx)
 {
-    (void)ctx;
-    cw_buf_put(rx->msg);
+    rx_buf_put(ctx, rx->msg);
     rx->msg = NULL;
 }
 
@@ -722,6 +905,8 @@ static int rx_message(void *ctx, unsigned op, uint8_t *data, size_t len)
     cw_conn *c = ctx;
     if (c->state != CW_ST_OPEN)
         return 0; /* closing: data is read and dropped */
+    if (!rate_message(c))
+        return 1;
     cw_rt.stats.msgs_in++;
     const cw_consumer *consumer = cw_conn_consumer(c);
     if (consumer->receive) {
@@ -736,6 +921,8 @@ static int rx_message(void *ctx, unsigned op, uint8_t *data, size_t len)
 static int rx_control(void *ctx, unsigned op, uint8_t *data, size_t len)
 {
     cw_conn *c = ctx;
+    if (op != CW_OP_CLOSE && c->state == CW_ST_OPEN && !rate_message(c))
+        return 1;
     if (op == CW_OP_PING) {
         if (c->state == CW_ST_OPEN && queue_frame(c, CW_OP_PONG, data, len) < 0) {
             fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a pong");
@@ -789,7 +976,7 @@ static void feed(cw_conn *c, uint8_t *buf, size_t len)
     size_t left = len - used;
     if (left == 0)
         return;
-    uint8_t *stash = left > STASH_MAX ? NULL : cw_pool_get(&cw_buf_io_pool);
+    uint8_t *stash = left > STASH_BLOCK ? NULL : cw_pool_get(&stash_pool);
     if (!stash) {
         fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a partial frame");
         return;
@@ -818,7 +1005,7 @@ static void read_ws(cw_conn *c)
          * threshold lets pile up, so back-pressure, not 1008, slows it.
          * The part of a message read earlier is answered with this read's
          * bytes too: count it (short reads split messages all the time). */
-        size_t want = cw_rt.opt.sendq_max / 2, held = c->rx.msg_len;
+        size_t want = queue_max() / 2, held = c->rx.msg_len;
         want = want > held + 1024 ? want - held : 1024;
         if (want > CONFIG_READ_BUF_SIZE)
             want = CONFIG_READ_BUF_SIZE;
@@ -830,6 +1017,16 @@ static void read_ws(cw_conn *c)
         drop(c, CW_CLOSE_ABNORMAL); /* EOF or reset without a close frame */
         return;
     }
+#if defined(CONFIG_RATE_LIMIT)
+    if (rate_cost[0] | rate_cost[1]) {
+        rate_decay(c, now32() - c->last_rx_ms);
+        if (!rate_spend(&c->rate_debt[1], rate_cost[1], (uint64_t)n)) {
+            cw_rt.stats.rate_limited++;
+            fail(c, CW_CLOSE_POLICY, "byte rate limit");
+            return;
+        }
+    }
+#endif
     c->last_rx_ms = now32();
     c->flags &= (uint16_t)~CW_CF_PING_SENT;
     if (streaming) {
@@ -851,9 +1048,33 @@ static void read_discard(cw_conn *c)
 
 /* ---- sending ---- */
 
+/* A peer that does not read: once the socket takes less than we queued,
+ * what was queued then (tx.owed) must leave within the pong timeout, and
+ * so on round after round, else on_timer closes it 1011, whatever it
+ * sends meanwhile (a pong now and then keeps no queue alive). A peer that
+ * reads, however slowly, pays each round off and starts the next. */
+static inline void track_drain(cw_conn *c, size_t sent)
+{
+    if (!c->tx.head) {
+        c->flags &= (uint16_t)~CW_CF_STALLED;
+        return;
+    }
+    if ((c->flags & CW_CF_STALLED) && sent < c->tx.owed) {
+        c->tx.owed -= (uint32_t)sent;
+        return;
+    }
+    if (!(c->flags & CW_CF_STALLED) && c->state == CW_ST_OPEN &&
+        !(c->flags & CW_CF_PING_SENT))
+        cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
+    c->flags |= CW_CF_STALLED;
+    c->tx.owed = c->tx.bytes;
+    c->tx_since = (uint16_t)(now32() >> MSG_UNIT_SHIFT);
+}
+
 static void flush(cw_conn *c)
 {
     struct iovec iov[IOV_BATCH];
+    size_t sent = 0;
     while (c->tx.head) {
         int n = cw_txq_iov(&c->tx, iov, IOV_BATCH);
         size_t want = 0;
@@ -866,10 +1087,12 @@ static void flush(cw_conn *c)
             drop(c, CW_CLOSE_ABNORMAL);
             return;
         }
-        cw_txq_consume(&c->tx, (size_t)w);
+        tx_consume(c, (size_t)w);
+        sent += (size_t)w;
         if ((size_t)w < want)
             break;
     }
+    track_drain(c, sent);
 #if defined(CONFIG_STATIC_FILES)
     if (!c->tx.head && c->state == CW_ST_FILE) {
         send_file(c);
@@ -889,7 +1112,13 @@ static void flush(cw_conn *c)
  * over a bound equal to the message limit). Applies the overflow policy. */
 static int queue_overflows(cw_conn *c, size_t add)
 {
-    uint32_t max = cw_rt.opt.sendq_max;
+    uint32_t max = queue_max();
+    if (!cw_share_fits(c->share, CW_SHARE_IO, (uint32_t)add)) {
+        /* The whole address holds its share of the I/O pool. */
+        cw_rt.stats.share_refusals++;
+        fail(c, CW_CLOSE_TRY_AGAIN, "address over its share of the I/O pool");
+        return 1;
+    }
     if (!c->tx.bytes || c->tx.bytes + add <= max)
         return 0;
     cw_rt.stats.sendq_overflows++;
@@ -926,8 +1155,8 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
         cw_rt.stats.msgs_out++;
         if (sent == hl + len)
             return 0;
-        if (cw_txq_append(&c->tx, hdr + hsent, hl - hsent, (const uint8_t *)data + psent,
-                          len - psent) < 0) {
+        if (tx_append(c, hdr + hsent, hl - hsent, (const uint8_t *)data + psent, len - psent,
+                      0) < 0) {
             cw_rt.stats.pool_exhausted++;
             drop(c, CW_CLOSE_TRY_AGAIN); /* half a frame is out: cannot continue */
             return CW_ENOMEM;
@@ -935,7 +1164,7 @@ int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len
         mark_dirty(c);
         return 0;
     }
-    if (cw_txq_append(&c->tx, hdr, hl, data, len) < 0) {
+    if (tx_append(c, hdr, hl, data, len, 0) < 0) {
         fail(c, CW_CLOSE_TRY_AGAIN, "no buffer to send");
         return CW_ENOMEM;
     }
@@ -953,8 +1182,9 @@ int cw_conn_queue_shared(cw_conn *c, cw_txq_shared *sh)
     /* Sharing is an optimisation: with every queue reference in use (many
      * members, many broadcasts in flight) the member gets its own copy in
      * its I/O blocks, as a frame sent to it alone would. */
-    if (cw_txq_append_shared(&c->tx, sh) < 0 &&
-        cw_txq_append(&c->tx, sh->data, sh->len, NULL, 0) < 0) {
+    if (cw_txq_append_shared(&c->tx, sh) == 0)
+        cw_share_add(c->share, CW_SHARE_IO, (int32_t)sh->len);
+    else if (tx_append(c, sh->data, sh->len, NULL, 0, 0) < 0) {
         fail(c, CW_CLOSE_TRY_AGAIN, "no buffer for a broadcast");
         return CW_ENOMEM;
     }
@@ -1031,22 +1261,48 @@ static void on_timer(struct cw_timer *t)
         drop(c, 0);
         break;
     case CW_ST_OPEN: {
-        uint32_t idle = now32() - c->last_rx_ms;
+        uint32_t now = now32(), idle = now - c->last_rx_ms;
+        uint32_t ping = cw_rt.opt.ping_interval_ms, pong = cw_rt.opt.pong_timeout_ms;
+        uint32_t next = UINT32_MAX;
+        if (c->flags & CW_CF_STALLED) {
+            uint32_t stalled = (uint32_t)(uint16_t)((now >> MSG_UNIT_SHIFT) - c->tx_since)
+                               << MSG_UNIT_SHIFT;
+            if (stalled + CONFIG_TIMER_TICK_MS >= pong) {
+                cw_rt.stats.send_timeouts++;
+                cw_log(CW_LOG_INFO, "conn %u: send queue not drained in %u ms: closing 1011",
+                       cw_conn_id(c), pong);
+                drop(c, CW_CLOSE_INTERNAL); /* it does not read: a close frame would wait */
+                return;
+            }
+            next = pong - stalled;
+        }
         if (c->flags & CW_CF_PING_SENT) {
             cw_rt.stats.ping_timeouts++;
             fail(c, CW_CLOSE_INTERNAL, "ping timeout");
-        } else if (idle + CONFIG_TIMER_TICK_MS >= cw_rt.opt.ping_interval_ms) {
+            return;
+        }
+        if (ping && idle + CONFIG_TIMER_TICK_MS >= ping) {
             if (queue_frame(c, CW_OP_PING, NULL, 0) < 0) {
                 drop(c, CW_CLOSE_ABNORMAL);
                 return;
             }
             c->flags |= CW_CF_PING_SENT;
-            cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
-        } else {
-            cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms - idle, on_timer);
+            next = next < pong ? next : pong;
+        } else if (ping && ping - idle < next) {
+            next = ping - idle;
         }
+        if (next != UINT32_MAX)
+            cw_timer_arm(&c->timer, next, on_timer);
         break;
     }
+#if defined(CONFIG_STATIC_FILES)
+    case CW_ST_FILE:
+        cw_rt.stats.download_timeouts++;
+        cw_log(CW_LOG_INFO, "conn %u: download not done in %u ms", cw_conn_id(c),
+               cw_rt.opt.download_timeout_ms);
+        drop(c, 0);
+        break;
+#endif
     default:
         drop(c, CW_CLOSE_ABNORMAL); /* close handshake or drain took too long */
         break;
@@ -1055,23 +1311,42 @@ static void on_timer(struct cw_timer *t)
 
 void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
 {
-    cw_conn *c = cw_pool_get(&conn_pool);
+    /* Its address's share of slots and request buffers: over it, the
+     * request is read in a reject slot and answered 429. */
+    int over = 0;
+    uint16_t share = reject ? 0 : cw_share_attach(peer, &over);
+    if (!over && (!cw_share_fits(share, CW_SHARE_REQ, 1) ||
+                  (tls && !cw_share_fits(share, CW_SHARE_TLS, 1))))
+        over = 1;
+    if (over) {
+        cw_share_detach(share);
+        share = 0;
+        reject = 1;
+    }
+    cw_conn *c = over && over_addr_slots >= CONFIG_REJECT_SLOTS ? NULL : cw_pool_get(&conn_pool);
     cw_http_req *r = c ? cw_pool_get(&req_pool) : NULL;
     if (!r) {
         /* Not even a slot or request buffer to answer from: best effort
          * (in plain text only: a TLS client could not read it). */
         static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                    "Connection: close\r\nContent-Length: 0\r\n\r\n";
+        static const char many[] = "HTTP/1.1 429 Too Many Requests\r\n"
+                                   "Connection: close\r\nContent-Length: 0\r\n\r\n";
         if (c)
             cw_pool_put(&conn_pool, c);
+        cw_share_detach(share);
         if (!tls)
-            cw_port_send(fd, busy, sizeof busy - 1);
+            cw_port_send(fd, over ? many : busy, over ? sizeof many - 1 : sizeof busy - 1);
         cw_port_close(fd);
-        cw_rt.stats.rejected_full++;
+        if (over)
+            cw_rt.stats.rejected_addr++;
+        else
+            cw_rt.stats.rejected_full++;
         return;
     }
     memset(c, 0, offsetof(cw_conn, user));
     if (cw_transport_open(&c->xp, fd, tls) < 0) {
+        cw_share_detach(share);
         cw_pool_put(&req_pool, r);
         cw_pool_put(&conn_pool, c);
         cw_port_close(fd);
@@ -1083,6 +1358,16 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
     cw_http_init(r);
     c->peer = *peer;
     c->state = CW_ST_HTTP;
+    c->share = share;
+    cw_share_add(share, CW_SHARE_REQ, 1);
+    if (tls && share) {
+        cw_share_add(share, CW_SHARE_TLS, 1);
+        c->flags |= CW_CF_TLS_SHARE;
+    }
+    if (over) {
+        c->flags |= CW_CF_OVER_ADDR;
+        over_addr_slots++;
+    }
     if (reject)
         c->flags |= CW_CF_REJECT;
     else
@@ -1102,9 +1387,15 @@ static int after_batch_one(cw_conn *c)
     if (c->state == CW_ST_CLOSED) {
         int counted = !(c->flags & CW_CF_REJECT);
         if (c->rx.msg) {
-            cw_buf_put(c->rx.msg);
+            rx_buf_put(c, c->rx.msg);
             c->rx.msg = NULL;
         }
+        if (c->flags & CW_CF_TLS_SHARE)
+            cw_share_add(c->share, CW_SHARE_TLS, -1);
+        cw_share_detach(c->share);
+        c->share = 0;
+        if (c->flags & CW_CF_OVER_ADDR)
+            over_addr_slots--;
         if (c->flags & CW_CF_UPGRADED)
             cw_rt.stats.conns_open--;
         cw_auth_user_put(c->auth_user);

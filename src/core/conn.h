@@ -37,7 +37,11 @@ enum {
     CW_CF_RX_AGAIN = 1u << 7,  /* TLS holds decrypted bytes: read again */
     CW_CF_CONSUMER = 1u << 8,  /* the route's consumer owns it (connect on) */
     CW_CF_STASH = 1u << 9,     /* hold is the stash, not the request */
-    CW_CF_MSG_TIMED = 1u << 10 /* OPEN, a message in progress: msg_since runs */
+    CW_CF_MSG_TIMED = 1u << 10, /* OPEN, a message in progress: msg_since runs */
+    CW_CF_STALLED = 1u << 11,   /* the socket took less than we queued: tx.owed
+                                 * must leave within the pong timeout of tx_since */
+    CW_CF_OVER_ADDR = 1u << 12, /* a reject slot for an address over its share: 429 */
+    CW_CF_TLS_SHARE = 1u << 13  /* counts a TLS session against its address */
 };
 
 /* One slot per connection, every byte of it paid 10,000 times on a busy
@@ -65,6 +69,11 @@ struct cw_conn {
     uint16_t flags;          /* CW_CF_* */
     uint8_t state;
     uint8_t route;           /* index in the route table */
+    uint16_t share;          /* handle in the address table (core/share.h), 0: none */
+    uint16_t tx_since;       /* CW_CF_STALLED: start of the round, in 64 ms units */
+#if defined(CONFIG_RATE_LIMIT)
+    uint32_t rate_debt[2];   /* token buckets as debt: messages, bytes (1/1024 ms) */
+#endif
     cw_port_peer peer;
     char args[CONFIG_ROUTE_ARGS_SIZE]; /* route argument values, NUL-separated */
     _Alignas(8) uint8_t user[CONFIG_USER_DATA_SIZE ? CONFIG_USER_DATA_SIZE : 1];
@@ -93,6 +102,11 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls);
 int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
 /* Queues a shared (broadcast) frame, honouring the queue bound. */
 int cw_conn_queue_shared(cw_conn *c, cw_txq_shared *sh);
+/* Fair shares for the layers above (group memberships): takes one of kind
+ * (core/share.h) for c's client address, 0, or -1 when the address holds
+ * its share; gives one back. */
+int cw_conn_share_take(cw_conn *c, unsigned kind);
+void cw_conn_share_give(cw_conn *c, unsigned kind);
 
 /* A group fan-out hands its event body to the connection layer for as
  * long as it runs (begin .. end, nested fan-outs stack): members whose

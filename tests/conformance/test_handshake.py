@@ -566,7 +566,8 @@ def request_of_exactly_the_configured_size():
 
 @case(budget=30)
 def no_free_slot_is_503():
-    with ws.own_daemon("--max-conns", "2") as d:
+    # (all from 127.0.0.1: that one address may hold every slot here)
+    with ws.own_daemon("--max-conns", "2", *ws.cwtest.one_client_may_fill()) as d:
         a = Conn.open(d.port)
         b = Conn.open(d.port)
         c = Conn(d.port)

@@ -185,11 +185,14 @@ def close_all():
 class Conn:
     """One raw TCP connection to the daemon."""
 
-    def __init__(self, port, host="127.0.0.1", rcvbuf=None):
+    def __init__(self, port, host="127.0.0.1", rcvbuf=None, source=None):
+        """source: the local address to connect from (another client)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:
             # Before connect, so the window we announce is small too.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            self.sock.bind((source, 0))
         self.sock.settimeout(WAIT)
         self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -210,10 +213,10 @@ class Conn:
     # ---- opening handshake ----
 
     @classmethod
-    def open(cls, port, path=ECHO, headers=None, extra=b"", rcvbuf=None):
+    def open(cls, port, path=ECHO, headers=None, extra=b"", rcvbuf=None, source=None):
         """Connects and completes a valid handshake, asserting every
         required field of the 101 (RFC 6455 section 4.2.2)."""
-        c = cls(port, rcvbuf=rcvbuf)
+        c = cls(port, rcvbuf=rcvbuf, source=source)
         resp = c.handshake(path, headers=headers, extra=extra)
         c.check_101(resp)
         return c

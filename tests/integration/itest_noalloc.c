@@ -375,8 +375,10 @@ static void main_traffic(int port)
 {
     unsigned opened = 0;
     cw_wsc *c0 = &cl[0];
-    for (unsigned i = 0; i <= NC; i++)
+    for (unsigned i = 0; i <= NC; i++) {
         cw_wsc_init(&cl[i], bufs[i], sizeof bufs[i]);
+        cl[i].source = (uint8_t)(1 + i % 8); /* from several addresses, none over its share */
+    }
     /* Many connections, up to the limit, each echoing. */
     for (; opened < NC; opened++) {
         cw_wsc *c = &cl[opened];

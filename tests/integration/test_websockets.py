@@ -79,6 +79,13 @@ def daemon():
     return _daemon
 
 
+def many_clients_addr(i):
+    """The local address of client i of a crowd: 127.0.0.(1 + i % 8), so a
+    crowd of hundreds comes from several addresses, as on a real network,
+    and no one address exceeds its fair share (CONFIG_ADDR_SHARE_PCT)."""
+    return {"local_addr": ("127.0.0.%d" % (1 + i % 8), 0)}
+
+
 def connect(url, **kw):
     kw.setdefault("max_size", None)
     kw.setdefault("compression", None)
@@ -327,7 +334,7 @@ async def concurrent_200_clients():
     n, rounds = concurrent_clients(200), 20
 
     async def client(i):
-        async with connect(d.url()) as ws:
+        async with connect(d.url(), **many_clients_addr(i)) as ws:
             for r in range(rounds):
                 msg = "c%d r%d " % (i, r) + "x" * (i * 7 % 300)
                 await ws.send(msg)
@@ -345,7 +352,8 @@ async def concurrent_200_clients():
 @case(timeout=120)
 async def concurrent_200_clients_all_open_at_once():
     d = daemon()
-    conns = await asyncio.gather(*(connect(d.url()) for _ in range(concurrent_clients(200))))
+    conns = await asyncio.gather(*(connect(d.url(), **many_clients_addr(i))
+                                   for i in range(concurrent_clients(200))))
     try:
         for i, ws in enumerate(conns):
             await ws.send("hello %d" % i)

@@ -347,3 +347,39 @@ def control_request(path, line, timeout=5.0):
         return out.decode()
     finally:
         s.close()
+
+
+def one_client_may_fill():
+    """Daemon arguments that let one client take a whole pool (the fair
+    shares of a connection and of an address lifted to 100%), for the
+    cases that fill a pool on purpose from 127.0.0.1."""
+    if not config_value("CONFIG_FAIR_SHARES", 0):
+        return []
+    return ["--conn-share", "100", "--addr-share", "100"]
+
+
+def parse_stats(text):
+    """The stats report ("name value" lines, then "pool NAME used/limit high
+    H failed F" lines) as {name: value, "pools": {name: (used, limit, high,
+    failed)}}."""
+    out = {"pools": {}}
+    for line in text.splitlines():
+        f = line.split()
+        if f and f[0] == "pool" and len(f) >= 7:
+            used, limit = f[2].split("/")
+            out["pools"][f[1]] = (int(used), int(limit), int(f[4]), int(f[6]))
+        elif len(f) == 2 and f[1].isdigit():
+            out[f[0]] = int(f[1])
+    return out
+
+
+def wait_stats(get, pred, what, timeout=5.0, interval=0.01):
+    """Polls get() (a stats dict) until pred holds; fails naming `what`
+    after timeout seconds (stretched under emulation)."""
+    end = time.time() + timeout * slow_factor()
+    while True:
+        st = get()
+        if pred(st):
+            return st
+        assert time.time() < end, "%s: %r" % (what, st)
+        time.sleep(interval)

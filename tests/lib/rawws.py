@@ -34,14 +34,17 @@ def tls_default():
 
 
 def open_socket(port, host="127.0.0.1", timeout=5.0, tls=None, family=socket.AF_INET,
-                rcvbuf=None, handshake=True, ssl_context=None):
+                rcvbuf=None, handshake=True, ssl_context=None, source=None):
     """A connected socket to the daemon: a tlsraw.TLSSocket in the TLS pass
     (unless tls=False), else a plain one. rcvbuf is set before connect;
-    ssl_context defaults to trusting the TLS pass's certificate."""
+    ssl_context defaults to trusting the TLS pass's certificate; source is
+    the local address to connect from (another client, e.g. 127.0.0.2)."""
     s = socket.socket(family, socket.SOCK_STREAM)
     try:
         if rcvbuf:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        if source:
+            s.bind((source, 0))
         s.settimeout(timeout)
         s.connect((host, port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -92,12 +95,12 @@ class Conn:
     """One raw connection. read_frame() returns (fin, op, payload), or None at EOF."""
 
     def __init__(self, port, host="127.0.0.1", family=socket.AF_INET, timeout=5.0, tls=None,
-                 handshake=True, ssl_context=None, rcvbuf=None):
+                 handshake=True, ssl_context=None, rcvbuf=None, source=None):
         """tls: None follows the pass; handshake=False (TLS) leaves
         sock.do_handshake() to the caller; rcvbuf: SO_RCVBUF before connect."""
         self.tls = tls_default() if tls is None else tls
         self.sock = open_socket(port, host, timeout, self.tls, family, rcvbuf=rcvbuf,
-                                handshake=handshake, ssl_context=ssl_context)
+                                handshake=handshake, ssl_context=ssl_context, source=source)
         self.buf = b""
         self.status = None
         self.head = b""

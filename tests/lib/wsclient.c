@@ -475,6 +475,14 @@ int cw_wsc_connect_start(cw_wsc *c, int port)
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
+    if (c->source > 0) {
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK - 1u + c->source);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+            int e = errno;
+            close(fd);
+            return fail(c, CW_WSC_ESYS, "bind to 127.0.0.%u: %s", c->source, strerror(e));
+        }
+    }
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     c->fd = fd;

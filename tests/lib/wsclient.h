@@ -109,6 +109,7 @@ typedef struct cw_wsc {
     int auto_pong;     /* recv_message / expect_message answer pings (default 1) */
     int rcvbuf;        /* SO_RCVBUF / SO_SNDBUF set before connect when > 0 */
     int sndbuf;
+    uint8_t source;    /* > 0: connect from 127.0.0.<source> (another client address) */
     size_t chunk;      /* > 0: send_raw (and all sends) write at most this per send() */
     unsigned gap_us;   /* ... sleeping this long between chunks */
     int http_status;   /* status of the last response head read */

@@ -389,6 +389,7 @@ static void test_group_table_full(void)
 static void test_member_table_full(void)
 {
     setup();
+    cw_rt.opt.conn_share_pct = 100; /* a few connections fill the table here */
     static cw_conn *cs[NCONN];
     unsigned ngroups = (CONFIG_MAX_MEMBERSHIPS + NCONN - 1) / NCONN;
     if (ngroups + 1 > CONFIG_MAX_GROUPS) {
@@ -829,10 +830,11 @@ static void test_broadcast_one_frame(void)
     uint8_t q[32];
     CHECK_EQ(queued(b, q, sizeof q), 7 + 4 + 2);
     CHECK_MEM(q, "\x81\x05hello\x82\x02\x00\xff\x81\x00", 13);
-    /* frames are given back when the last queue lets go */
+    /* the three small frames share one block (a pack), given back when
+     * the last queue lets go of its last frame */
     cw_txq_clear(&a->tx);
     cw_txq_clear(&b->tx);
-    CHECK_EQ(cw_buf_io_pool.used, 3);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
     cw_txq_clear(&c->tx);
     CHECK_EQ(cw_buf_io_pool.used, 0);
     CHECK_EQ(cw_txq_ref_pool.used, 0);
@@ -955,6 +957,31 @@ static void test_broadcast_refusals(void)
     CHECK(a->tx.head && a->tx.head->shared && a->tx.head->shared->len == 2048 + 4);
     CHECK_EQ(a->state, CW_ST_OPEN);
 }
+
+#if defined(CONFIG_FAIR_SHARES)
+/* One connection holds at most its share (conn_share_pct) of the smaller
+ * group table: it cannot fill the tables for the others. */
+static void test_membership_share_per_connection(void)
+{
+    setup();
+    cw_groups_set_limits(8, 100);
+    cw_rt.opt.conn_share_pct = 25; /* of 8 groups: 2 memberships */
+    cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
+    if (!a || !b)
+        return;
+    unsigned long refused = cw_rt.stats.share_refusals;
+    CHECK_EQ(cw_group_add(a, "g1"), 0);
+    CHECK_EQ(cw_group_add(a, "g2"), 0);
+    CHECK_EQ(cw_group_add(a, "g2"), 0); /* already a member: no new share */
+    CHECK_EQ(cw_group_add(a, "g3"), CW_ENOMEM);
+    CHECK_EQ(cw_rt.stats.share_refusals, refused + 1);
+    CHECK_EQ(groups_used(), 2);
+    CHECK_EQ(cw_group_add(b, "g3"), 0); /* the others still can */
+    CHECK_EQ(cw_group_add(b, "g1"), 0);
+    CHECK_EQ(cw_group_discard(a, "g1"), 0); /* leaving frees a's share */
+    CHECK_EQ(cw_group_add(a, "g3"), 0);
+}
+#endif
 
 /* A member whose queue is over its bound gets the overflow policy (1008)
  * and leaves the group; the others get the frame. */
@@ -1124,6 +1151,9 @@ int main(void)
     RUN(test_broadcast_refs_exhausted_copies);
     RUN(test_broadcast_refusals);
     RUN(test_broadcast_slow_member);
+#if defined(CONFIG_FAIR_SHARES)
+    RUN(test_membership_share_per_connection);
+#endif
     RUN(test_group_close);
     RUN(test_group_close_arguments);
     RUN(test_group_close_presence);

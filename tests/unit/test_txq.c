@@ -355,6 +355,76 @@ static void test_iov_limits(void)
     CHECK_EQ(cw_buf_io_pool.used, 0);
 }
 
+/* The reserve: ordinary appends leave the pool's last blocks alone, an
+ * answer (HTTP status, close frame) and the 101 in front may take them. */
+static void test_reserve_for_answers(void)
+{
+    setup();
+    cw_buf_io_pool.limit = 4;
+    cw_buf_io_pool.reserve = 2;
+    cw_txq q = {0}, a = {0}, u = {0};
+    CHECK_EQ(cw_pool_free_count(&cw_buf_io_pool), 2);
+    CHECK_EQ(cw_txq_append(&q, pattern, SEG_ROOM, NULL, 0), 0);
+    CHECK_EQ(cw_txq_append(&q, pattern, SEG_ROOM, NULL, 0), 0);
+    CHECK_EQ(cw_pool_free_count(&cw_buf_io_pool), 0);
+    /* traffic: refused although two blocks are free */
+    CHECK_EQ(cw_txq_append(&q, "x", 1, NULL, 0), CW_ENOMEM);
+    CHECK(cw_pool_get(&cw_buf_io_pool) == NULL);
+    /* an answer and a 101 in front: taken from the reserve */
+    CHECK_EQ(cw_txq_append_answer(&a, "HTTP/1.1 503", 12, NULL, 0), 0);
+    CHECK_EQ(cw_txq_prepend(&u, "HTTP/1.1 101", 12), 0);
+    CHECK_EQ(cw_buf_io_pool.used, 4);
+    /* and even an answer gets nothing past the limit */
+    cw_txq z = {0};
+    CHECK_EQ(cw_txq_append_answer(&z, "x", 1, NULL, 0), CW_ENOMEM);
+    cw_txq_clear(&q);
+    cw_txq_clear(&a);
+    cw_txq_clear(&u);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    cw_buf_io_pool.reserve = 0;
+    cw_buf_io_pool.limit = cw_buf_io_pool.count;
+}
+
+/* Small shared frames are packed into blocks: a burst of broadcasts takes
+ * a block per pack, not one each; a pack goes back with its last frame; a
+ * frame too large for a pack has a block of its own. */
+static void test_shared_frames_packed(void)
+{
+    setup();
+    enum { N = 200 };
+    static cw_txq_shared *sh[N];
+    for (int i = 0; i < N; i++) {
+        sh[i] = cw_txq_shared_new(40);
+        CHECK(sh[i] != NULL);
+        memset(sh[i]->data, i, 40);
+    }
+    uint32_t per_pack = (CONFIG_IO_BUF_SIZE - 8) / 48;
+    CHECK_EQ(cw_buf_io_pool.used, (N + per_pack - 1) / per_pack);
+    for (int i = 0; i < N; i++) /* none overlaps another */
+        CHECK(sh[i]->len == 40 && sh[i]->data[0] == (uint8_t)i && sh[i]->data[39] == (uint8_t)i);
+    cw_txq_shared *big = cw_txq_shared_new(CONFIG_IO_BUF_SIZE - 8);
+    CHECK(big != NULL);
+    uint32_t with_big = cw_buf_io_pool.used + cw_buf_msg_pool.used;
+    for (int i = 0; i < N; i += 2)
+        cw_txq_shared_unref(sh[i]);
+    CHECK_EQ(cw_buf_io_pool.used + cw_buf_msg_pool.used, with_big); /* every pack still holds one */
+    for (int i = 1; i < N; i += 2)
+        cw_txq_shared_unref(sh[i]);
+    cw_txq_shared_unref(big);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    CHECK_EQ(cw_buf_msg_pool.used, 0);
+    /* a pack's frame shared by queues lives until the last lets go */
+    cw_txq q1 = {0}, q2 = {0};
+    cw_txq_shared *s1 = cw_txq_shared_new(10);
+    CHECK_EQ(cw_txq_append_shared(&q1, s1), 0);
+    CHECK_EQ(cw_txq_append_shared(&q2, s1), 0);
+    cw_txq_shared_unref(s1);
+    cw_txq_clear(&q1);
+    CHECK_EQ(cw_buf_io_pool.used, 1);
+    cw_txq_clear(&q2);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+}
+
 int main(void)
 {
     RUN(test_empty);
@@ -366,5 +436,7 @@ int main(void)
     RUN(test_shared_ref_exhaustion);
     RUN(test_consume_partial);
     RUN(test_iov_limits);
+    RUN(test_reserve_for_answers);
+    RUN(test_shared_frames_packed);
     return cw_unit_done();
 }

@@ -541,6 +541,33 @@ async def plain_and_tls_listeners_side_by_side():
         stop_ok(d)
 
 
+@case
+def tls_sessions_shared_per_address():
+    # One client address holds at most its share (--addr-share) of the TLS
+    # sessions: with 4 sessions and 50%, a third TLS connection from
+    # 127.0.0.2 is read in a spare slot and answered 429 over TLS, while
+    # another address still gets a session.
+    d = start("--tls-max-sessions", "4", "--addr-share", "50")
+    conns = []
+    for _ in range(2):
+        c = rawws.Conn(d.tls_port, tls=True, timeout=WAIT, ssl_context=ctx(), source="127.0.0.2")
+        assert c.handshake() == 101, c.head
+        conns.append(c)
+    c = rawws.Conn(d.tls_port, tls=True, timeout=WAIT, ssl_context=ctx(), source="127.0.0.2")
+    assert c.handshake() == 429, c.head
+    c.close()
+    other = rawws.Conn(d.tls_port, tls=True, timeout=WAIT, ssl_context=ctx(), source="127.0.0.3")
+    assert other.handshake() == 101, other.head
+    other.echo("another address")
+    close_ws(conns.pop())
+    wait_stats(d, lambda st: st["conns_open"] <= 2, "session not back")
+    again = rawws.Conn(d.tls_port, tls=True, timeout=WAIT, ssl_context=ctx(), source="127.0.0.2")
+    assert again.handshake() == 101, again.head
+    for c in conns + [other, again]:
+        close_ws(c)
+    stop_ok(d)
+
+
 def https_get(port, path, method="GET", context=None):
     """One HTTPS request with Connection: close; (status, headers, body).
     The response must end with close_notify (a bare FIN is a truncation)."""
@@ -882,7 +909,8 @@ def close_sockets(socks):
 
 @case(timeout=120)
 def sessions_exhausted_extra_handshakes_refused():
-    d = start("--tls-max-sessions", "4", plain=True)
+    # (all from 127.0.0.1: that one address may hold every session here)
+    d = start("--tls-max-sessions", "4", *cwtest.one_client_may_fill(), plain=True)
     try:
         base = stats(d)
         idle = base["arena_used"]
