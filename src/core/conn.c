@@ -541,7 +541,7 @@ static void serve_static(cw_conn *c)
                      "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
                      "Connection: close\r\n\r\n",
                      cw_static_mime(rel), (unsigned long long)size);
-    if (tx_append(c, hdr, (size_t)n, NULL, 0, 1) < 0) {
+    if (tx_append(c, hdr, (size_t)n, NULL, 0, 0) < 0) { /* traffic, not an answer */
         cw_port_close(fd);
         drop(c, 0);
         return;
