@@ -14,7 +14,8 @@ import socket
 import ssl
 import time
 
-from cwtest import Daemon as _Daemon, case, main, one_client_may_fill, slow_factor
+from cwtest import (Daemon as _Daemon, case, main, one_client_may_fill, parse_stats, slow_factor,
+                    wait_stats)
 from rawws import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Conn, frame, open_socket, request, tls_default
 
 
@@ -557,15 +558,7 @@ def stats(port):
         resp = http_exchange(port, b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert status_of(resp) == 200, resp[:200]
         text = resp.split(b"\r\n\r\n", 1)[1].decode()
-    out = {"pools": {}}
-    for line in text.splitlines():
-        f = line.split()
-        if f and f[0] == "pool" and len(f) >= 7:
-            used, limit = f[2].split("/")
-            out["pools"][f[1]] = (int(used), int(limit), int(f[4]), int(f[6]))
-        elif len(f) == 2 and f[1].isdigit():
-            out[f[0]] = int(f[1])
-    return out
+    return parse_stats(text)
 
 
 def wait_pools_idle(port, timeout=5.0):
@@ -584,13 +577,7 @@ def wait_pools_idle(port, timeout=5.0):
 
 
 def wait_stat(port, pred, what, timeout=5.0):
-    end = time.time() + timeout * S
-    while True:
-        st = stats(port)
-        if pred(st):
-            return st
-        assert time.time() < end, "%s: %r" % (what, st)
-        time.sleep(0.01)
+    return wait_stats(lambda: stats(port), pred, what, timeout)
 
 
 def close_frame(code):

@@ -514,16 +514,8 @@ def control_socket_refuses_strangers():
 # ---- /stats ----
 
 def http_get(port, req):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5 * slow_factor())
-    s.sendall(req)
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out
+    import cwtest
+    return cwtest.http_request(port, req)
 
 
 @case

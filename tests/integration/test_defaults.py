@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 
-from cwtest import (ROOT, Daemon, Skip, case, control_request, daemon_path, exec_prefix, main,
-                    slow_factor, tls_mode)
+from cwtest import (ROOT, Daemon, Skip, case, control_request, daemon_path, exec_prefix,
+                    http_request, main, slow_factor, tls_mode)
 
 ROUTERS = ("ath79-router", "mt7621-router")
 _LISTEN_RE = re.compile(r"listening on \S+ \(port (\d+)\)")
@@ -84,16 +84,7 @@ def clean_env(**extra):
 
 
 def http_get(port, path):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5 * slow_factor())
-    s.sendall(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode())
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out
+    return http_request(port, b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode())
 
 
 def send(*args, uid=None, env=None):

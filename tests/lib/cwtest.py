@@ -338,13 +338,28 @@ def control_request(path, line, timeout=5.0):
         s.settimeout(timeout)
         s.connect(path)
         s.sendall(line if isinstance(line, bytes) else line.encode())
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-        return out.decode()
+        return read_to_eof(s).decode()
+    finally:
+        s.close()
+
+
+def read_to_eof(s):
+    """Everything a socket gives until the peer closes it."""
+    out = bytearray()
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return bytes(out)
+        out += b
+
+
+def http_request(port, req):
+    """One plain HTTP exchange with the daemon on 127.0.0.1:port; the whole
+    answer (the server closes after it)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5 * slow_factor())
+    try:
+        s.sendall(req)
+        return read_to_eof(s)
     finally:
         s.close()
 
