@@ -517,12 +517,16 @@ def client_that_never_reads():
             for c in others:
                 c.echo("keeping busy")  # any traffic (or a pong) keeps them alive
             time.sleep(0.1)
-        stuck.sock.setblocking(True)
-        stuck.sock.settimeout(3 * S)
+        # The TCP socket itself (under TLS too: a TLS read would first try
+        # to flush the client's own unsent records into a window the
+        # server no longer opens, and wait there instead of seeing the end).
+        raw = getattr(stuck.sock, "raw", stuck.sock)
+        raw.setblocking(True)
+        raw.settimeout(3 * S)
         ended, got = False, 0
         try:
             while True:
-                b = stuck.sock.recv(1 << 20)
+                b = raw.recv(1 << 20)
                 if not b:
                     ended = True
                     break
