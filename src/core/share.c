@@ -17,9 +17,7 @@
                  : SLOTS <= 4096 ? 4096u       \
                  : SLOTS <= 16384 ? 16384u : 65536u)
 
-#define entry cw_share_entry
-
-CW_POOL_STORAGE(entry_store, sizeof(struct entry), ENTRIES);
+CW_POOL_STORAGE(entry_store, sizeof(struct cw_share_entry), ENTRIES);
 static cw_pool entry_pool;
 static uint16_t buckets[BUCKETS];
 static uint32_t seed;
@@ -28,7 +26,7 @@ uint32_t cw_share_limit[CW_SHARE_KINDS];
 
 void cw_share_init(const uint32_t limit[CW_SHARE_KINDS])
 {
-    cw_pool_init(&entry_pool, "addr", entry_store, sizeof(struct entry), ENTRIES);
+    cw_pool_init(&entry_pool, "addr", entry_store, sizeof(struct cw_share_entry), ENTRIES);
     memset(buckets, 0, sizeof buckets);
     for (int k = 0; k < CW_SHARE_KINDS; k++)
         cw_share_limit[k] = limit[k] ? limit[k] : UINT32_MAX;
@@ -36,7 +34,6 @@ void cw_share_init(const uint32_t limit[CW_SHARE_KINDS])
         seed = 0x9e3779b9u;
 }
 
-#define at cw_share_entry_of
 
 /* The address as a key: a v4-mapped IPv6 address is its IPv4 address. */
 static int make_key(const cw_port_peer *p, uint8_t key[9])
@@ -74,10 +71,10 @@ uint16_t cw_share_attach(const cw_port_peer *peer, int *over)
         return 0;
     uint32_t b = bucket_of(key);
     uint16_t h = buckets[b];
-    while (h && memcmp(at(h)->key, key, sizeof key) != 0)
-        h = at(h)->next;
+    while (h && memcmp(cw_share_entry_of(h)->key, key, sizeof key) != 0)
+        h = cw_share_entry_of(h)->next;
     if (!h) {
-        struct entry *e = cw_pool_get(&entry_pool);
+        struct cw_share_entry *e = cw_pool_get(&entry_pool);
         if (!e) {
             *over = 1; /* as many addresses as slots: cannot happen below 65535 */
             return 0;
@@ -92,7 +89,7 @@ uint16_t cw_share_attach(const cw_port_peer *peer, int *over)
         *over = 1;
         return 0;
     }
-    at(h)->held[CW_SHARE_CONN]++;
+    cw_share_entry_of(h)->held[CW_SHARE_CONN]++;
     return h;
 }
 
@@ -100,12 +97,12 @@ void cw_share_detach(uint16_t h)
 {
     if (!h)
         return;
-    struct entry *e = at(h);
+    struct cw_share_entry *e = cw_share_entry_of(h);
     if (--e->held[CW_SHARE_CONN] > 0)
         return;
     uint16_t *link = &buckets[bucket_of(e->key)];
     while (*link != h)
-        link = &at(*link)->next;
+        link = &cw_share_entry_of(*link)->next;
     *link = e->next;
     cw_pool_put(&entry_pool, e);
 }

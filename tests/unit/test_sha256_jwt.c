@@ -720,6 +720,31 @@ static void test_jwt_clock_floor(void)
     CHECK(strstr(cw_jwt_strerror(CW_JWT_ECLOCK), "clock not set") != NULL);
 }
 
+/* A claim's value (JSON; NULL: no such claim) and the verdict it gets. */
+typedef struct {
+    const char *json;
+    int rc;
+} claim_case;
+
+/* Mints a token per case with `claim` set to its value and checks the
+ * verdict of c; a failing case is reported with its payload. */
+static void check_claim_cases(const cw_jwt_config *c, const char *claim, const claim_case *cases,
+                              size_t n)
+{
+    char p[600];
+    cw_jwt_claims cl;
+    for (size_t i = 0; i < n; i++) {
+        if (cases[i].json)
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"%s\":%s}", claim,
+                     cases[i].json);
+        else
+            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600}");
+        mint(HS256, p, SECRET);
+        if (cw_jwt_verify(c, tok, strlen(tok), 1800000000, &cl) != cases[i].rc)
+            cw_unit_check(0, p, __FILE__, __LINE__);
+    }
+}
+
 static void test_jwt_audience_issuer(void)
 {
     cw_jwt_config c = strict();
@@ -736,10 +761,7 @@ static void test_jwt_audience_issuer(void)
             cw_unit_check(0, any[i], __FILE__, __LINE__);
     }
     c.audience = "chanwire";
-    static const struct {
-        const char *aud; /* NULL: no aud claim */
-        int rc;
-    } auds[] = {
+    static const claim_case auds[] = {
         {"\"chanwire\"", CW_JWT_OK},
         {"[\"chanwire\"]", CW_JWT_OK},
         {"[\"other\",\"chanwire\"]", CW_JWT_OK},
@@ -766,15 +788,7 @@ static void test_jwt_audience_issuer(void)
         {"true", CW_JWT_EAUD},
         {"\"chanwire\",\"aud\":\"x\"", CW_JWT_EAUD},          /* the last duplicate wins */
     };
-    for (size_t i = 0; i < sizeof auds / sizeof auds[0]; i++) {
-        if (auds[i].aud)
-            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"aud\":%s}", auds[i].aud);
-        else
-            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600}");
-        mint(HS256, p, SECRET);
-        if (cw_jwt_verify(&c, tok, strlen(tok), now, &cl) != auds[i].rc)
-            cw_unit_check(0, p, __FILE__, __LINE__);
-    }
+    check_claim_cases(&c, "aud", auds, sizeof auds / sizeof auds[0]);
     /* a string longer than any audience could be, in an array */
     int n = snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"aud\":[\"%0400d\",", 0);
     snprintf(p + n, sizeof p - (size_t)n, "\"chanwire\"]}");
@@ -787,10 +801,7 @@ static void test_jwt_audience_issuer(void)
     /* iss: one string, exactly */
     c.audience = NULL;
     c.issuer = "https://auth.example";
-    static const struct {
-        const char *iss;
-        int rc;
-    } isss[] = {
+    static const claim_case isss[] = {
         {"\"https://auth.example\"", CW_JWT_OK},
         {"\"https:\\/\\/auth.example\"", CW_JWT_OK}, /* "\/" is "/" */
         {NULL, CW_JWT_EISS},
@@ -800,15 +811,7 @@ static void test_jwt_audience_issuer(void)
         {"null", CW_JWT_EISS},
         {"7", CW_JWT_EISS},
     };
-    for (size_t i = 0; i < sizeof isss / sizeof isss[0]; i++) {
-        if (isss[i].iss)
-            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600,\"iss\":%s}", isss[i].iss);
-        else
-            snprintf(p, sizeof p, "{\"user_id\":1,\"exp\":1800000600}");
-        mint(HS256, p, SECRET);
-        if (cw_jwt_verify(&c, tok, strlen(tok), now, &cl) != isss[i].rc)
-            cw_unit_check(0, p, __FILE__, __LINE__);
-    }
+    check_claim_cases(&c, "iss", isss, sizeof isss / sizeof isss[0]);
     /* both set: both must match */
     c.audience = "chanwire";
     mint(HS256, "{\"user_id\":1,\"exp\":1800000600,\"aud\":\"chanwire\","
