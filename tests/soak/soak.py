@@ -44,6 +44,7 @@ import time
 import zlib
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+SOURCES = 8   # client source addresses 127.0.0.1..8
 
 
 def mask_frame(op, payload, fin=True):
@@ -203,9 +204,12 @@ class Soak:
         p = body.split(".")
         return p[0] + "." + p[1]   # "SENDER.SEQ" (SENDER: cCLIENT-SESSION or ctl-0)
 
-    async def open(self, path):
+    async def open(self, path, cid):
+        # Clients come from 127.0.0.1-8, as a device's clients come from
+        # many addresses: no one address goes over its fair share.
         r, w = await asyncio.open_connection("127.0.0.1", self.port, ssl=self.ssl,
-                                             server_hostname="localhost" if self.ssl else None)
+                                             server_hostname="localhost" if self.ssl else None,
+                                             local_addr=("127.0.0.%d" % (1 + cid % SOURCES), 0))
         key = base64.b64encode(os.urandom(16))
         w.write(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (path.encode(), key))
@@ -228,7 +232,7 @@ class Soak:
 
     async def chat_session(self, cid, sess, rnd):
         room = "soak%d" % rnd.randrange(self.a.rooms)
-        r, w, st = await self.open("/ws/chat/%s/" % room)
+        r, w, st = await self.open("/ws/chat/%s/" % room, cid)
         if st != 101:
             self.counts["refused %d" % st] += 1
             w.close()
@@ -301,7 +305,7 @@ class Soak:
         w.close()
 
     async def echo_session(self, cid, rnd):
-        r, w, st = await self.open("/ws/echo/")
+        r, w, st = await self.open("/ws/echo/", cid)
         if st != 101:
             w.close()
             return
