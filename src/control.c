@@ -22,7 +22,7 @@
 
 struct ctl_client {
     struct cw_io io;
-    struct cw_timer timer;
+    struct cw_wheel_timer timer;
     size_t len;
     char buf[CONFIG_CONTROL_BUF];
 };
@@ -35,7 +35,7 @@ static uint64_t socket_dev, socket_ino; /* the socket file we created */
 
 static void client_close(struct ctl_client *cl)
 {
-    cw_timer_cancel(&cl->timer);
+    cw_wheel_cancel(&cl->timer);
     cw_reactor_del(&cl->io);
     cw_port_close(cl->io.fd);
     cl->io.fd = -1;
@@ -196,7 +196,7 @@ static void on_client(struct cw_io *io, unsigned events)
     execute(cl, &cmd);
 }
 
-static void on_client_timeout(struct cw_timer *t)
+static void on_client_timeout(struct cw_wheel_timer *t)
 {
     struct ctl_client *cl =
         (struct ctl_client *)(void *)((char *)t - offsetof(struct ctl_client, timer));
@@ -237,7 +237,7 @@ static void on_accept(struct cw_io *io, unsigned events)
             cl->io.fd = -1;
             continue;
         }
-        cw_timer_arm(&cl->timer, CONTROL_TIMEOUT_MS, on_client_timeout);
+        cw_wheel_arm(&cl->timer, CONTROL_TIMEOUT_MS, on_client_timeout);
     }
 }
 

@@ -86,11 +86,11 @@ static void resume_listener(struct cw_listener *l)
     if (!l->paused || l->io.fd < 0)
         return;
     l->paused = 0;
-    cw_timer_cancel(&l->backoff);
+    cw_wheel_cancel(&l->backoff);
     cw_reactor_set(&l->io, CW_PORT_IN);
 }
 
-static void on_backoff(struct cw_timer *t)
+static void on_backoff(struct cw_wheel_timer *t)
 {
     resume_listener((struct cw_listener *)(void *)((char *)t - offsetof(struct cw_listener, backoff)));
 }
@@ -104,7 +104,7 @@ static void pause_listener(struct cw_listener *l, int err)
     cw_log(CW_LOG_WARN, "accept: %s; pausing new connections for %d ms", strerror(err),
            CONFIG_ACCEPT_BACKOFF_MS);
     cw_reactor_set(&l->io, 0);
-    cw_timer_arm(&l->backoff, CONFIG_ACCEPT_BACKOFF_MS, on_backoff);
+    cw_wheel_arm(&l->backoff, CONFIG_ACCEPT_BACKOFF_MS, on_backoff);
 }
 
 static void resume_listeners(void)
@@ -217,7 +217,7 @@ static void close_listeners(void)
         struct cw_listener *l = &cw_srv.listeners[i];
         if (l->io.fd < 0)
             continue;
-        cw_timer_cancel(&l->backoff);
+        cw_wheel_cancel(&l->backoff);
         cw_reactor_del(&l->io);
         cw_port_close(l->io.fd);
         l->io.fd = -1;
@@ -226,7 +226,7 @@ static void close_listeners(void)
 
 /* ---- signals and shutdown ---- */
 
-static void on_shutdown_deadline(struct cw_timer *t)
+static void on_shutdown_deadline(struct cw_wheel_timer *t)
 {
     (void)t;
     cw_log(CW_LOG_WARN, "shutdown deadline passed with %u connection(s) open: dropping them",
@@ -240,7 +240,7 @@ static void begin_shutdown(void)
     cw_log(CW_LOG_INFO, "shutting down: closing %u connection(s) with 1001", cw_conn_count());
     close_listeners();
     cw_conn_close_all(1001, "server shutting down");
-    cw_timer_arm(&cw_srv.shutdown_timer, cw_rt.opt.shutdown_timeout_ms, on_shutdown_deadline);
+    cw_wheel_arm(&cw_srv.shutdown_timer, cw_rt.opt.shutdown_timeout_ms, on_shutdown_deadline);
     /* Runs outside a reactor batch: flush the close frames now, not after
      * the next event (which may be the close timeout). */
     after_batch();
@@ -281,12 +281,12 @@ static void on_signal(struct cw_io *io, unsigned events)
 #ifndef CONFIG_WATCHDOG_TIMEOUT_S
 #define CONFIG_WATCHDOG_TIMEOUT_S 0
 #endif
-static struct cw_timer watchdog_timer;
+static struct cw_wheel_timer watchdog_timer;
 
-static void on_watchdog(struct cw_timer *t)
+static void on_watchdog(struct cw_wheel_timer *t)
 {
     cw_port_watchdog_kick();
-    cw_timer_arm(t, CONFIG_WATCHDOG_INTERVAL_MS, on_watchdog);
+    cw_wheel_arm(t, CONFIG_WATCHDOG_INTERVAL_MS, on_watchdog);
 }
 
 static void watchdog_start(void)
@@ -304,7 +304,7 @@ static void watchdog_start(void)
 
 static void watchdog_stop(void)
 {
-    cw_timer_cancel(&watchdog_timer);
+    cw_wheel_cancel(&watchdog_timer);
     cw_port_watchdog_close();
 }
 #endif
@@ -418,7 +418,7 @@ int cw_run(cw_server *s)
             return CW_ESYS;
         }
     }
-    cw_timer_cancel(&s->shutdown_timer);
+    cw_wheel_cancel(&s->shutdown_timer);
 #if defined(CONFIG_WATCHDOG)
     watchdog_stop(); /* a clean exit disarms it; a crash or a hang does not */
 #endif

@@ -11,7 +11,7 @@
 
 struct cw_listener {
     struct cw_io io;
-    struct cw_timer backoff; /* re-enables accepting after EMFILE */
+    struct cw_wheel_timer backoff; /* re-enables accepting after EMFILE */
     int paused;
     int tls;                 /* sessions accepted here speak TLS */
 };
@@ -21,7 +21,7 @@ struct cw_server {
     int stop_requested;
     int stopping;            /* graceful shutdown in progress */
     struct cw_io signal_io;
-    struct cw_timer shutdown_timer;
+    struct cw_wheel_timer shutdown_timer;
     struct cw_listener listeners[CONFIG_MAX_LISTENERS];
     unsigned nlisteners;
     int tls_ready;           /* a certificate is loaded */

@@ -97,7 +97,7 @@ static struct {
     char fail_buf[160];
     int failing_streak;     /* connection attempts failed in a row */
     struct link pub, sub;
-    struct cw_timer timer;  /* backoff, connect deadline or health check */
+    struct cw_wheel_timer timer;  /* backoff, connect deadline or health check */
     /* resubscribing every group after a (re)connect, a few at a time */
     int resyncing;
     uint32_t cursor;
@@ -119,7 +119,7 @@ static struct {
 #define RING_SIZE CONFIG_LAYER_REDIS_INFLIGHT
 
 static void on_io(struct cw_io *io, unsigned events);
-static void on_timer(struct cw_timer *t);
+static void on_timer(struct cw_wheel_timer *t);
 static void start(void);
 
 /* Logs the 1st, 2nd, 4th, 8th... occurrence of something that may repeat. */
@@ -243,7 +243,7 @@ static void do_fail(const char *why)
     L.state = ST_DOWN;
     uint32_t delay = jittered(L.backoff);
     L.backoff = L.backoff * 2 > L.backoff_max ? L.backoff_max : L.backoff * 2;
-    cw_timer_arm(&L.timer, delay, on_timer);
+    cw_wheel_arm(&L.timer, delay, on_timer);
 }
 
 /* Failures found while a handler walks a link's buffer are acted on when it
@@ -291,7 +291,7 @@ static int start_links(char *err, size_t errlen)
         do_fail(err);
         return e;
     }
-    cw_timer_arm(&L.timer, CONNECT_TIMEOUT_MS, on_timer);
+    cw_wheel_arm(&L.timer, CONNECT_TIMEOUT_MS, on_timer);
     return 0;
 }
 
@@ -330,7 +330,7 @@ static void on_up(void)
     L.cursor = 0;
     resync_step();
     L.health_seq = L.ping_sent;
-    cw_timer_arm(&L.timer, HEALTH_MS, on_timer);
+    cw_wheel_arm(&L.timer, HEALTH_MS, on_timer);
 }
 
 /* AUTH (with a password), then PING: a Redis that wants a password we do
@@ -397,7 +397,7 @@ static void handshake_reply(struct link *l, const cw_resp_tok *t)
         on_up();
 }
 
-static void on_timer(struct cw_timer *t)
+static void on_timer(struct cw_wheel_timer *t)
 {
     (void)t;
     switch (L.state) {
@@ -415,7 +415,7 @@ static void on_timer(struct cw_timer *t)
         }
         if (queue_ping() == 0)
             L.health_seq = L.ping_sent; /* sent after this batch */
-        cw_timer_arm(&L.timer, HEALTH_MS, on_timer);
+        cw_wheel_arm(&L.timer, HEALTH_MS, on_timer);
         break;
     default:
         break;
@@ -1003,7 +1003,7 @@ void cw_layer_fini(void)
     if (L.state == ST_OFF)
         return;
     cw_layer_flush(); /* the last UNSUBSCRIBEs, best effort */
-    cw_timer_cancel(&L.timer);
+    cw_wheel_cancel(&L.timer);
     link_reset(&L.pub);
     link_reset(&L.sub);
     L.state = ST_OFF;

@@ -66,7 +66,7 @@ static unsigned over_addr_slots;
 static _Alignas(16) uint8_t loop_buf[STASH_MAX + CONFIG_READ_BUF_SIZE];
 
 static void on_io(struct cw_io *io, unsigned events);
-static void on_timer(struct cw_timer *t);
+static void on_timer(struct cw_wheel_timer *t);
 #if defined(CONFIG_STATIC_FILES)
 static void send_file(cw_conn *c);
 #endif
@@ -355,7 +355,7 @@ static void drop(cw_conn *c, int code)
         cw_rt.stats.conns_http--;
     c->state = CW_ST_CLOSED;
     notify(c, code);
-    cw_timer_cancel(&c->timer);
+    cw_wheel_cancel(&c->timer);
     cw_reactor_forget(&c->xp.io);
     cw_port_close(c->xp.io.fd);
     c->xp.io.fd = -1;
@@ -399,7 +399,7 @@ static void enter_drain(cw_conn *c)
     if (c->state == CW_ST_HTTP || c->state == CW_ST_FILE)
         cw_rt.stats.conns_http--;
     c->state = CW_ST_DRAIN;
-    cw_timer_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
+    cw_wheel_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
     mark_dirty(c);
 }
 
@@ -411,7 +411,7 @@ static void start_close(cw_conn *c, int code, const char *reason)
         return;
     }
     c->state = CW_ST_CLOSING;
-    cw_timer_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
+    cw_wheel_arm(&c->timer, cw_rt.opt.close_timeout_ms, on_timer);
     notify(c, code);
 }
 
@@ -479,9 +479,9 @@ static void feed(cw_conn *c, uint8_t *buf, size_t len);
 static void arm_ping(cw_conn *c)
 {
     if (cw_rt.opt.ping_interval_ms)
-        cw_timer_arm(&c->timer, cw_rt.opt.ping_interval_ms, on_timer);
+        cw_wheel_arm(&c->timer, cw_rt.opt.ping_interval_ms, on_timer);
     else
-        cw_timer_cancel(&c->timer);
+        cw_wheel_cancel(&c->timer);
 }
 
 /* ---- the message deadline: a message in progress (its reassembly buffer,
@@ -558,7 +558,7 @@ static void serve_static(cw_conn *c)
     r->file_off = 0;
     r->file_left = size;
     c->state = CW_ST_FILE;
-    cw_timer_arm(&c->timer, cw_rt.opt.download_timeout_ms, on_timer); /* once, for the whole file */
+    cw_wheel_arm(&c->timer, cw_rt.opt.download_timeout_ms, on_timer); /* once, for the whole file */
     mark_dirty(c);
 }
 
@@ -1065,7 +1065,7 @@ static inline void track_drain(cw_conn *c, size_t sent)
     }
     if (!(c->flags & CW_CF_STALLED) && c->state == CW_ST_OPEN &&
         !(c->flags & CW_CF_PING_SENT))
-        cw_timer_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
+        cw_wheel_arm(&c->timer, cw_rt.opt.pong_timeout_ms, on_timer);
     c->flags |= CW_CF_STALLED;
     c->tx.owed = c->tx.bytes;
     c->tx_since = (uint16_t)(now32() >> MSG_UNIT_SHIFT);
@@ -1251,7 +1251,7 @@ static void on_io(struct cw_io *io, unsigned events)
     }
 }
 
-static void on_timer(struct cw_timer *t)
+static void on_timer(struct cw_wheel_timer *t)
 {
     cw_conn *c = CONN_OF(t, timer);
     switch (c->state) {
@@ -1292,7 +1292,7 @@ static void on_timer(struct cw_timer *t)
             next = ping - idle;
         }
         if (next != UINT32_MAX)
-            cw_timer_arm(&c->timer, next, on_timer);
+            cw_wheel_arm(&c->timer, next, on_timer);
         break;
     }
 #if defined(CONFIG_STATIC_FILES)
@@ -1378,7 +1378,7 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
         drop(c, 0);
         return;
     }
-    cw_timer_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
+    cw_wheel_arm(&c->timer, cw_rt.opt.handshake_timeout_ms, on_timer);
 }
 
 /* Returns 1 when it freed c's slot. */

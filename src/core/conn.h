@@ -50,7 +50,7 @@ enum {
  * the partial-frame stash (WebSocket states) share one pointer. */
 struct cw_conn {
     cw_transport xp;         /* the socket (xp.io for the reactor), TLS or not */
-    struct cw_timer timer;   /* the one deadline of the current state */
+    struct cw_wheel_timer timer;   /* the one deadline of the current state */
     cw_txq tx;
     union {
         cw_http_req *req;    /* HTTP and FILE states, and during connect */

@@ -18,7 +18,7 @@
 #endif
 #define MAX_EVENTS 256
 
-static struct cw_timer wheel[SLOTS]; /* list heads (sentinels) */
+static struct cw_wheel_timer wheel[SLOTS]; /* list heads (sentinels) */
 static uint64_t busy[(SLOTS + 63) / 64];
 static uint32_t done_tick; /* every tick up to this one has been processed */
 static uint64_t now_ms;
@@ -105,7 +105,7 @@ void cw_reactor_forget(struct cw_io *io)
 
 /* ---- timer wheel ---- */
 
-static void unlink_timer(struct cw_timer *t)
+static void unlink_timer(struct cw_wheel_timer *t)
 {
     t->prev->next = t->next;
     t->next->prev = t->prev;
@@ -115,25 +115,25 @@ static void unlink_timer(struct cw_timer *t)
         busy[s / 64] &= ~(1ull << (s % 64));
 }
 
-void cw_timer_cancel(struct cw_timer *t)
+void cw_wheel_cancel(struct cw_wheel_timer *t)
 {
     if (t->next)
         unlink_timer(t);
 }
 
 /* The handlers timers name by index. A program has a fixed handful (one per
- * arm site's function); more than CW_TIMER_KINDS is a build mistake, found
+ * arm site's function); more than CW_WHEEL_KINDS is a build mistake, found
  * by the first test that arms the extra one. */
-static cw_timer_fn timer_fns[CW_TIMER_KINDS];
+static cw_wheel_fn timer_fns[CW_WHEEL_KINDS];
 static unsigned ntimer_fns;
 
-static uint8_t timer_kind(cw_timer_fn fn)
+static uint8_t timer_kind(cw_wheel_fn fn)
 {
     for (unsigned i = 0; i < ntimer_fns; i++)
         if (timer_fns[i] == fn)
             return (uint8_t)i;
-    if (ntimer_fns == CW_TIMER_KINDS) {
-        static const char why[] = "more timer handlers than CW_TIMER_KINDS";
+    if (ntimer_fns == CW_WHEEL_KINDS) {
+        static const char why[] = "more timer handlers than CW_WHEEL_KINDS";
         cw_port_log_write(CW_LOG_ERROR, why, sizeof why - 1);
         abort();
     }
@@ -141,16 +141,16 @@ static uint8_t timer_kind(cw_timer_fn fn)
     return (uint8_t)ntimer_fns++;
 }
 
-void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn)
+void cw_wheel_arm(struct cw_wheel_timer *t, uint32_t delay_ms, cw_wheel_fn fn)
 {
-    cw_timer_cancel(t);
+    cw_wheel_cancel(t);
     /* Round up, and never into the tick being processed now. */
     uint32_t due = tick_of(now_ms + delay_ms + TICK - 1);
     if ((int32_t)(due - done_tick) <= 0)
         due = done_tick + 1;
     t->due = due;
     t->kind = timer_kind(fn);
-    struct cw_timer *head = &wheel[due & (SLOTS - 1)];
+    struct cw_wheel_timer *head = &wheel[due & (SLOTS - 1)];
     t->next = head;
     t->prev = head->prev;
     head->prev->next = t;
@@ -194,11 +194,11 @@ static int next_timeout(void)
 
 static void fire_slot(uint32_t tick)
 {
-    struct cw_timer *head = &wheel[tick & (SLOTS - 1)];
-    struct cw_timer expired = {&expired, &expired, 0, 0};
+    struct cw_wheel_timer *head = &wheel[tick & (SLOTS - 1)];
+    struct cw_wheel_timer expired = {&expired, &expired, 0, 0};
     /* Move what is due onto a private list first: a handler may cancel or
      * re-arm any timer, including ones still waiting in this slot. */
-    for (struct cw_timer *t = head->next, *nx; t != head; t = nx) {
+    for (struct cw_wheel_timer *t = head->next, *nx; t != head; t = nx) {
         nx = t->next;
         if ((int32_t)(t->due - tick) <= 0) {
             t->prev->next = t->next;
@@ -212,7 +212,7 @@ static void fire_slot(uint32_t tick)
     if (head->next == head)
         busy[(tick & (SLOTS - 1)) / 64] &= ~(1ull << ((tick & (SLOTS - 1)) % 64));
     while (expired.next != &expired) {
-        struct cw_timer *t = expired.next;
+        struct cw_wheel_timer *t = expired.next;
         t->prev->next = t->next;
         t->next->prev = t->prev;
         t->next = t->prev = NULL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* reactor.h: the event loop (in the spirit of Redis's ae.c). Owners embed a
- * cw_io per fd and a cw_timer per deadline; the loop waits on the port
+ * cw_io per fd and a cw_wheel_timer per deadline; the loop waits on the port
  * poller, calls their handlers, fires due timers from a hashed wheel, then
  * runs one "after batch" hook where deferred work (flushing, freeing) is done. */
 #ifndef CW_REACTOR_H
@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 struct cw_io;
-struct cw_timer;
+struct cw_wheel_timer;
 typedef void (*cw_io_fn)(struct cw_io *io, unsigned events);
-typedef void (*cw_timer_fn)(struct cw_timer *t);
+typedef void (*cw_wheel_fn)(struct cw_wheel_timer *t);
 
 struct cw_io {
     cw_io_fn fn;
@@ -21,14 +21,14 @@ struct cw_io {
 
 /* Embedded in every connection slot, so kept small: the handler is an
  * index into the reactor's table of the (few) distinct timer handlers. */
-struct cw_timer {
-    struct cw_timer *next, *prev; /* NULL while not armed */
+struct cw_wheel_timer {
+    struct cw_wheel_timer *next, *prev; /* NULL while not armed */
     uint32_t due;  /* wheel tick */
     uint8_t kind;  /* handler: index in the reactor's table */
 };
 
 /* Distinct timer handlers a program may use (each arm site passes one). */
-#define CW_TIMER_KINDS 16
+#define CW_WHEEL_KINDS 16
 
 int cw_reactor_init(unsigned capacity);
 void cw_reactor_fini(void);
@@ -41,9 +41,9 @@ void cw_reactor_del(struct cw_io *io);
 void cw_reactor_forget(struct cw_io *io);
 
 /* Arms (or re-arms) t to fire after delay_ms, rounded up to the tick. */
-void cw_timer_arm(struct cw_timer *t, uint32_t delay_ms, cw_timer_fn fn);
-void cw_timer_cancel(struct cw_timer *t);
-static inline int cw_timer_armed(const struct cw_timer *t)
+void cw_wheel_arm(struct cw_wheel_timer *t, uint32_t delay_ms, cw_wheel_fn fn);
+void cw_wheel_cancel(struct cw_wheel_timer *t);
+static inline int cw_wheel_armed(const struct cw_wheel_timer *t)
 {
     return t->next != 0;
 }

@@ -182,7 +182,7 @@ static cw_conn *conn_open(const cw_consumer *k)
     if (!last_udata)
         return NULL;
     cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, xp.io));
-    cw_timer_cancel(&c->timer);
+    cw_wheel_cancel(&c->timer);
     c->hold.req = NULL;
     c->state = CW_ST_OPEN;
     c->route = route_of(k);

@@ -539,7 +539,7 @@ static cw_conn *conn_open(void)
     if (!last_udata)
         return NULL;
     cw_conn *c = (cw_conn *)(void *)((char *)last_udata - offsetof(struct cw_conn, xp.io));
-    cw_timer_cancel(&c->timer);
+    cw_wheel_cancel(&c->timer);
     static const cw_route route = {"/ws/test/", &rec, 0};
     cw_rt.opt.routes = &route;
     cw_rt.opt.nroutes = 1;

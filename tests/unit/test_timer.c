@@ -111,19 +111,19 @@ static uint64_t at_tick(uint64_t ms)
 
 /* A timer with a name and a record of when it fired. */
 typedef struct {
-    struct cw_timer t; /* first: the handler casts back */
+    struct cw_wheel_timer t; /* first: the handler casts back */
     int id;
     int fired;
     uint64_t at;       /* clock when it last fired */
     uint32_t rearm_ms; /* re-arm itself with this delay when nonzero */
     int rearm_zero;    /* re-arm itself with delay 0, this many times */
-    struct cw_timer *cancel; /* cancel this one when firing */
+    struct cw_wheel_timer *cancel; /* cancel this one when firing */
 } ttimer;
 
 static int order[256];
 static int norder;
 
-static void on_fire(struct cw_timer *t)
+static void on_fire(struct cw_wheel_timer *t)
 {
     ttimer *x = (ttimer *)t;
     x->fired++;
@@ -131,12 +131,12 @@ static void on_fire(struct cw_timer *t)
     if (norder < 256)
         order[norder++] = x->id;
     if (x->cancel)
-        cw_timer_cancel(x->cancel);
+        cw_wheel_cancel(x->cancel);
     if (x->rearm_ms)
-        cw_timer_arm(t, x->rearm_ms, on_fire);
+        cw_wheel_arm(t, x->rearm_ms, on_fire);
     else if (x->rearm_zero > 0) {
         x->rearm_zero--;
-        cw_timer_arm(t, 0, on_fire);
+        cw_wheel_arm(t, 0, on_fire);
     }
 }
 
@@ -187,11 +187,11 @@ static void test_fire_in_order(void)
     tinit(&a, 1);
     tinit(&b, 2);
     tinit(&c, 3);
-    CHECK(!cw_timer_armed(&a.t));
-    cw_timer_arm(&a.t, 2 * TICK, on_fire);
-    cw_timer_arm(&b.t, TICK, on_fire);
-    cw_timer_arm(&c.t, 3 * TICK, on_fire);
-    CHECK(cw_timer_armed(&a.t) && cw_timer_armed(&b.t) && cw_timer_armed(&c.t));
+    CHECK(!cw_wheel_armed(&a.t));
+    cw_wheel_arm(&a.t, 2 * TICK, on_fire);
+    cw_wheel_arm(&b.t, TICK, on_fire);
+    cw_wheel_arm(&c.t, 3 * TICK, on_fire);
+    CHECK(cw_wheel_armed(&a.t) && cw_wheel_armed(&b.t) && cw_wheel_armed(&c.t));
     run_at(t0);
     run_at(t0 + TICK - 1);
     CHECK_EQ(norder, 0);
@@ -199,8 +199,8 @@ static void test_fire_in_order(void)
     CHECK_EQ(norder, 1);
     CHECK_EQ(b.fired, 1);
     CHECK_EQ(b.at, t0 + TICK);
-    CHECK(!cw_timer_armed(&b.t));
-    CHECK(cw_timer_armed(&a.t));
+    CHECK(!cw_wheel_armed(&b.t));
+    CHECK(cw_wheel_armed(&a.t));
     run_at(t0 + 2 * TICK - 1);
     CHECK_EQ(norder, 1);
     run_at(t0 + 2 * TICK);
@@ -224,7 +224,7 @@ static void test_one_jump_fires_in_due_order(void)
     static const uint32_t delays[6] = {5 * TICK, TICK, 3 * TICK, TICK, 2 * TICK, 5 * TICK};
     for (int i = 0; i < 6; i++) {
         tinit(&x[i], i);
-        cw_timer_arm(&x[i].t, delays[i], on_fire);
+        cw_wheel_arm(&x[i].t, delays[i], on_fire);
     }
     run_at(t0 + 10 * TICK);
     CHECK_EQ(norder, 6);
@@ -251,7 +251,7 @@ static void test_rounding_never_early(void)
             run_at(now); /* the loop's time is now */
             ttimer x;
             tinit(&x, 1);
-            cw_timer_arm(&x.t, d, on_fire);
+            cw_wheel_arm(&x.t, d, on_fire);
             uint64_t want = (now + d + TICK - 1) / TICK * TICK;
             if (want < (now / TICK + 1) * TICK)
                 want = (now / TICK + 1) * TICK;
@@ -270,7 +270,7 @@ static void test_rounding_never_early(void)
                         (unsigned)phases[p], d, x.fired, (unsigned long long)(x.at - now),
                         (unsigned long long)(want - now));
             bad += !ok;
-            cw_timer_cancel(&x.t);
+            cw_wheel_cancel(&x.t);
             base = (at / TICK + 1) * TICK;
         }
     }
@@ -281,7 +281,7 @@ static void test_rounding_never_early(void)
 /* Timers name their handler by an index into the reactor's table: each
  * timer must get its own handler back, however the handlers interleave. */
 static int fired_other;
-static void on_other(struct cw_timer *t)
+static void on_other(struct cw_wheel_timer *t)
 {
     (void)t;
     fired_other++;
@@ -296,14 +296,14 @@ static void test_each_timer_its_own_handler(void)
     tinit(&a, 1);
     tinit(&b, 2);
     tinit(&c, 3);
-    cw_timer_arm(&a.t, TICK, on_other);
-    cw_timer_arm(&b.t, TICK, on_fire);
-    cw_timer_arm(&c.t, 2 * TICK, on_other);
+    cw_wheel_arm(&a.t, TICK, on_other);
+    cw_wheel_arm(&b.t, TICK, on_fire);
+    cw_wheel_arm(&c.t, 2 * TICK, on_other);
     run_at(t0 + TICK);
     CHECK_EQ(fired_other, 1);
     CHECK_EQ(b.fired, 1);
     CHECK_EQ(a.fired, 0); /* on_other does not count in the record */
-    cw_timer_arm(&a.t, TICK, on_fire); /* the same timer, another handler */
+    cw_wheel_arm(&a.t, TICK, on_fire); /* the same timer, another handler */
     run_at(t0 + 2 * TICK);
     CHECK_EQ(fired_other, 2);
     CHECK_EQ(a.fired, 1);
@@ -319,22 +319,22 @@ static void test_cancel(void)
     tinit(&a, 1);
     tinit(&b, 2);
     tinit(&z, 3);
-    cw_timer_arm(&a.t, TICK, on_fire);
-    cw_timer_arm(&b.t, TICK, on_fire); /* same slot */
-    cw_timer_cancel(&a.t);
-    CHECK(!cw_timer_armed(&a.t));
-    cw_timer_cancel(&a.t); /* twice: no-op */
-    cw_timer_cancel(&z.t); /* never armed: no-op */
+    cw_wheel_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&b.t, TICK, on_fire); /* same slot */
+    cw_wheel_cancel(&a.t);
+    CHECK(!cw_wheel_armed(&a.t));
+    cw_wheel_cancel(&a.t); /* twice: no-op */
+    cw_wheel_cancel(&z.t); /* never armed: no-op */
     run_at(t0 + 10 * TICK);
     CHECK_EQ(a.fired, 0);
     CHECK_EQ(b.fired, 1);
     /* cancel the only timer of a slot, then arm another in the same slot
      * one turn later: the slot must still work */
-    cw_timer_arm(&a.t, 5 * TICK, on_fire);
-    cw_timer_cancel(&a.t);
+    cw_wheel_arm(&a.t, 5 * TICK, on_fire);
+    cw_wheel_cancel(&a.t);
     run_at(t0 + 20 * TICK);
     CHECK_EQ(a.fired, 0);
-    cw_timer_arm(&a.t, (uint32_t)TURN - 5 * TICK, on_fire);
+    cw_wheel_arm(&a.t, (uint32_t)TURN - 5 * TICK, on_fire);
     run_at(t0 + 10 * TICK + TURN - 1);
     CHECK_EQ(a.fired, 0);
     run_at(t0 + 20 * TICK + TURN - 5 * TICK);
@@ -348,23 +348,23 @@ static void test_rearm(void)
     start(t0);
     ttimer a;
     tinit(&a, 1);
-    cw_timer_arm(&a.t, 2 * TICK, on_fire);
-    cw_timer_arm(&a.t, 6 * TICK, on_fire); /* later: the first deadline is gone */
+    cw_wheel_arm(&a.t, 2 * TICK, on_fire);
+    cw_wheel_arm(&a.t, 6 * TICK, on_fire); /* later: the first deadline is gone */
     run_at(t0 + 5 * TICK);
     CHECK_EQ(a.fired, 0);
     run_at(t0 + 6 * TICK);
     CHECK_EQ(a.fired, 1);
     CHECK_EQ(a.at, t0 + 6 * TICK);
     /* earlier */
-    cw_timer_arm(&a.t, 10 * TICK, on_fire);
-    cw_timer_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&a.t, 10 * TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
     run_at(t0 + 7 * TICK);
     CHECK_EQ(a.fired, 2);
     run_at(t0 + 30 * TICK);
     CHECK_EQ(a.fired, 2);
     /* re-arming many times leaves one entry */
     for (int i = 0; i < 100; i++)
-        cw_timer_arm(&a.t, (uint32_t)(i % 7 + 1) * TICK, on_fire);
+        cw_wheel_arm(&a.t, (uint32_t)(i % 7 + 1) * TICK, on_fire);
     run_at(t0 + 60 * TICK);
     CHECK_EQ(a.fired, 3);
     stop();
@@ -382,33 +382,33 @@ static void test_cancel_from_handler(void)
     /* a and b due in the same tick; a cancels b, which is already moved to
      * the expired list; and c, due later */
     a.cancel = &b.t;
-    cw_timer_arm(&a.t, TICK, on_fire);
-    cw_timer_arm(&b.t, TICK, on_fire);
-    cw_timer_arm(&c.t, 4 * TICK, on_fire);
-    cw_timer_arm(&d.t, TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&b.t, TICK, on_fire);
+    cw_wheel_arm(&c.t, 4 * TICK, on_fire);
+    cw_wheel_arm(&d.t, TICK, on_fire);
     run_at(t0 + TICK);
     CHECK_EQ(a.fired, 1);
     CHECK_EQ(b.fired, 0);
-    CHECK(!cw_timer_armed(&b.t));
+    CHECK(!cw_wheel_armed(&b.t));
     CHECK_EQ(d.fired, 1); /* the one after the cancelled one still fires */
     a.cancel = &c.t;
-    cw_timer_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
     run_at(t0 + 2 * TICK);
     CHECK_EQ(a.fired, 2);
     run_at(t0 + 20 * TICK);
     CHECK_EQ(c.fired, 0);
     /* a handler that cancels itself (already disarmed) */
     a.cancel = &a.t;
-    cw_timer_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
     run_at(t0 + 21 * TICK);
     CHECK_EQ(a.fired, 3);
-    CHECK(!cw_timer_armed(&a.t));
+    CHECK(!cw_wheel_armed(&a.t));
     /* a handler that cancels a timer due later in the same jump */
     tinit(&a, 1);
     tinit(&b, 2);
     a.cancel = &b.t;
-    cw_timer_arm(&a.t, TICK, on_fire);
-    cw_timer_arm(&b.t, 3 * TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&b.t, 3 * TICK, on_fire);
     run_at(t0 + 30 * TICK);
     CHECK_EQ(a.fired, 1);
     CHECK_EQ(b.fired, 0);
@@ -422,7 +422,7 @@ static void test_rearm_from_handler(void)
     ttimer p;
     tinit(&p, 1);
     p.rearm_ms = 100;
-    cw_timer_arm(&p.t, 100, on_fire);
+    cw_wheel_arm(&p.t, 100, on_fire);
     const uint64_t period = (100 + TICK - 1) / TICK * TICK; /* 100 ms rounded up to ticks */
     uint64_t times[32];
     int n = 0;
@@ -437,14 +437,14 @@ static void test_rearm_from_handler(void)
     CHECK_EQ(n, 10);
     for (int i = 0; i < n && i < 10; i++)
         CHECK_EQ(times[i], t0 + period * (uint64_t)(i + 1));
-    cw_timer_cancel(&p.t);
+    cw_wheel_cancel(&p.t);
     /* delay 0 from a handler: next tick, not again in this iteration */
     ttimer z;
     tinit(&z, 2);
     z.rearm_zero = 5;
     uint64_t now = at_tick(t0 + 20 * period);
     run_at(now);
-    cw_timer_arm(&z.t, 0, on_fire);
+    cw_wheel_arm(&z.t, 0, on_fire);
     run_at(now + TICK);
     CHECK_EQ(z.fired, 1);
     run_at(now + TICK);
@@ -454,7 +454,7 @@ static void test_rearm_from_handler(void)
     /* a jump of several ticks fires it a bounded number of times */
     run_at(now + 10 * TICK);
     CHECK(z.fired >= 3 && z.fired <= 4);
-    cw_timer_cancel(&z.t);
+    cw_wheel_cancel(&z.t);
     stop();
 }
 
@@ -467,9 +467,9 @@ static void test_long_delays(void)
     tinit(&shrt, 2);
     tinit(&two, 3);
     /* longer than a turn, and in the same slot as a short timer */
-    cw_timer_arm(&lng.t, (uint32_t)(TURN + 2 * TICK), on_fire);
-    cw_timer_arm(&shrt.t, 2 * TICK, on_fire);
-    cw_timer_arm(&two.t, (uint32_t)(3 * TURN + 7), on_fire);
+    cw_wheel_arm(&lng.t, (uint32_t)(TURN + 2 * TICK), on_fire);
+    cw_wheel_arm(&shrt.t, 2 * TICK, on_fire);
+    cw_wheel_arm(&two.t, (uint32_t)(3 * TURN + 7), on_fire);
     int early = 0;
     uint64_t at;
     for (at = t0 + TICK; at <= t0 + 4 * TURN; at += TICK) {
@@ -491,7 +491,7 @@ static void test_long_delays(void)
     tinit(&ping, 4);
     uint64_t now = at;
     run_at(now);
-    cw_timer_arm(&ping.t, CONFIG_PING_INTERVAL_MS, on_fire);
+    cw_wheel_arm(&ping.t, CONFIG_PING_INTERVAL_MS, on_fire);
     run_at(now + CONFIG_PING_INTERVAL_MS - 1);
     CHECK_EQ(ping.fired, 0);
     run_at(now + CONFIG_PING_INTERVAL_MS + TICK - 1);
@@ -507,9 +507,9 @@ static void test_clock_jumps(void)
     tinit(&a, 1);
     tinit(&b, 2);
     tinit(&c, 3);
-    cw_timer_arm(&a.t, 100, on_fire);
-    cw_timer_arm(&b.t, 30000, on_fire);
-    cw_timer_arm(&c.t, 60000, on_fire);
+    cw_wheel_arm(&a.t, 100, on_fire);
+    cw_wheel_arm(&b.t, 30000, on_fire);
+    cw_wheel_arm(&c.t, 60000, on_fire);
     /* far past several turns: what is due fires once, the rest waits */
     run_at(t0 + 40000);
     CHECK_EQ(a.fired, 1);
@@ -530,11 +530,11 @@ static void test_clock_jumps(void)
         for (int i = 0; i < 8; i++) {
             tinit(&x[i], i);
             /* spread over the wheel, all due within the jump */
-            cw_timer_arm(&x[i].t, (uint32_t)(jumps[j] / 8 * (uint64_t)i + 1) % (uint32_t)jumps[j], on_fire);
+            cw_wheel_arm(&x[i].t, (uint32_t)(jumps[j] / 8 * (uint64_t)i + 1) % (uint32_t)jumps[j], on_fire);
         }
         ttimer after;
         tinit(&after, 99);
-        cw_timer_arm(&after.t, (uint32_t)(jumps[j] + TICK), on_fire);
+        cw_wheel_arm(&after.t, (uint32_t)(jumps[j] + TICK), on_fire);
         now += jumps[j];
         run_at(now);
         int total = 0;
@@ -568,7 +568,7 @@ static void test_now_and_after_batch(void)
     /* a timer armed now counts from the loop time, not the clock */
     ttimer a;
     tinit(&a, 1);
-    cw_timer_arm(&a.t, 2 * TICK, on_fire);
+    cw_wheel_arm(&a.t, 2 * TICK, on_fire);
     run_at(9000500 + 3 * TICK);
     CHECK_EQ(a.fired, 1);
     cw_reactor_set_after_batch(NULL);
@@ -591,7 +591,7 @@ static void test_random_schedule(void)
     for (int i = 0; i < 500; i++) {
         tinit(&x[i], i);
         uint32_t d = rng() % (uint32_t)(3 * TURN);
-        cw_timer_arm(&x[i].t, d, on_fire);
+        cw_wheel_arm(&x[i].t, d, on_fire);
         uint64_t w = (now + d + TICK - 1) / TICK * TICK;
         if (w < (now / TICK + 1) * TICK)
             w = (now / TICK + 1) * TICK;
@@ -599,7 +599,7 @@ static void test_random_schedule(void)
     }
     /* cancel a few */
     for (int i = 0; i < 500; i += 17)
-        cw_timer_cancel(&x[i].t);
+        cw_wheel_cancel(&x[i].t);
     uint64_t prev = now;
     int late = 0;
     while (now < t0 + 4 * TURN) {
@@ -639,7 +639,7 @@ static void test_wait_timeout(void)
     ttimer a, b;
     tinit(&a, 1);
     tinit(&b, 2);
-    cw_timer_arm(&a.t, 3 * TICK, on_fire);
+    cw_wheel_arm(&a.t, 3 * TICK, on_fire);
     CHECK_EQ(cw_reactor_run_once(-1), 0);
     CHECK_EQ(last_timeout, 3 * TICK);
     CHECK_EQ(cw_reactor_run_once(TICK), 0);
@@ -652,12 +652,12 @@ static void test_wait_timeout(void)
     CHECK_EQ(cw_reactor_run_once(-1), 0);
     CHECK_EQ(last_timeout, 2 * TICK - 7);
     /* an earlier timer wins */
-    cw_timer_arm(&b.t, 1, on_fire);
+    cw_wheel_arm(&b.t, 1, on_fire);
     CHECK_EQ(cw_reactor_run_once(-1), 0);
     CHECK_EQ(last_timeout, TICK - 7);
     /* cancelled timers no longer count: their slots are marked empty */
-    cw_timer_cancel(&b.t);
-    cw_timer_cancel(&a.t);
+    cw_wheel_cancel(&b.t);
+    cw_wheel_cancel(&a.t);
     CHECK_EQ(cw_reactor_run_once(-1), 0);
     CHECK_EQ(last_timeout, -1);
     /* far slots, across the bitmap words */
@@ -667,19 +667,19 @@ static void test_wait_timeout(void)
     for (size_t i = 0; i < sizeof ticks / sizeof ticks[0]; i++) {
         if (ticks[i] >= CONFIG_TIMER_SLOTS)
             continue;
-        cw_timer_arm(&a.t, ticks[i] * TICK, on_fire);
+        cw_wheel_arm(&a.t, ticks[i] * TICK, on_fire);
         CHECK_EQ(cw_reactor_run_once(-1), 0);
         CHECK_EQ(last_timeout, (int)(ticks[i] * TICK));
-        cw_timer_cancel(&a.t);
+        cw_wheel_cancel(&a.t);
     }
     /* a timer more than a turn away may wake the loop early, never late,
      * and does not fire early */
-    cw_timer_arm(&a.t, (uint32_t)(TURN + 5 * TICK), on_fire);
+    cw_wheel_arm(&a.t, (uint32_t)(TURN + 5 * TICK), on_fire);
     CHECK_EQ(cw_reactor_run_once(-1), 0);
     CHECK(last_timeout > 0 && last_timeout <= (int)(TURN + 5 * TICK));
-    cw_timer_cancel(&a.t);
+    cw_wheel_cancel(&a.t);
     /* a timer already overdue (the loop fell behind): wait 0 */
-    cw_timer_arm(&a.t, TICK, on_fire);
+    cw_wheel_arm(&a.t, TICK, on_fire);
     fake_now += 5 * TICK;
     wait_fails = 0;
     CHECK_EQ(cw_reactor_run_once(-1), 0); /* the wait used the old time */
@@ -700,7 +700,7 @@ static void test_idle_loop(void)
     for (int i = 0; i < 40; i++) {
         tinit(&x[i], i);
         uint32_t d = 1 + rng() % (uint32_t)(2 * TURN);
-        cw_timer_arm(&x[i].t, d, on_fire);
+        cw_wheel_arm(&x[i].t, d, on_fire);
         due[i] = (t0 + d + TICK - 1) / TICK * TICK;
         spare += (int)((due[i] - t0) / TICK / CONFIG_TIMER_SLOTS);
     }
@@ -735,7 +735,7 @@ static void on_io(struct cw_io *io, unsigned events)
     io_events = events;
     io_seen = io;
     if (io_arms)
-        cw_timer_arm(&io_arms->t, 0, on_fire);
+        cw_wheel_arm(&io_arms->t, 0, on_fire);
 }
 
 static void test_io_dispatch(void)
