@@ -55,6 +55,11 @@ OPT_SRCS-$(CONFIG_JSON) += src/proto/json.c
 OPT_SRCS-$(CONFIG_JWT) += src/proto/jwt.c src/base/sha256.c
 OPT_SRCS-$(CONFIG_STATIC_FILES) += src/proto/static.c
 OPT_SRCS-$(CONFIG_CONTROL_SOCKET) += src/control.c src/proto/control_cmd.c
+# The application loop (issue 13): timers, watches, posts, foreign loops.
+OPT_SRCS += src/core/app_timer.c src/core/watch.c src/core/post.c
+OPT_SRCS-$(CONFIG_APP_TIMERS) += src/core/app_timer.c
+OPT_SRCS-$(CONFIG_WATCHES) += src/core/watch.c
+OPT_SRCS-$(CONFIG_POSTS) += src/core/post.c
 # The Redis channel layer; src/channels/layer_redis.c is always built, as
 # without the option it holds only cw_redis_layer's "not in this build" answer.
 OPT_SRCS += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c
@@ -64,7 +69,7 @@ ALL_LIB_SRCS := $(wildcard src/base/*.c src/proto/*.c src/core/*.c src/channels/
 CORE_SRCS := $(filter-out $(TLS_SRCS) $(OPT_SRCS),$(ALL_LIB_SRCS)) $(OPT_SRCS-y)
 PORT_SRCS := port/posix/clock.c port/posix/random.c port/posix/log.c port/posix/net.c \
              port/posix/signals.c port/posix/files.c port/linux/watchdog.c \
-             port/posix/privs.c
+             port/posix/privs.c port/posix/wakeup.c
 ifeq ($(CONFIG_POLLER_POLL),y)
 PORT_SRCS += port/posix/poller_poll.c
 else
@@ -96,6 +101,9 @@ LIB := $(B)/libchanwire.a
 DAEMON_SRCS := apps/chanwired.c examples/routes.c examples/echo.c
 ifeq ($(CONFIG_GROUPS)$(CONFIG_JSON),yy)
 DAEMON_SRCS += examples/chat.c examples/users.c
+ifeq ($(CONFIG_APP_TIMERS),y)
+DAEMON_SRCS += examples/status.c
+endif
 endif
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(B)/obj/%.o)
 DAEMON := $(B)/chanwired
@@ -112,6 +120,9 @@ UNIT_OFF := $(if $(CONFIG_GROUPS),,tests/unit/test_groups.c) \
             $(if $(CONFIG_FAIR_SHARES),,tests/unit/test_share.c)
 UNIT_OFF += $(if $(CONFIG_LAYER_REDIS),,tests/unit/test_resp.c tests/unit/test_msgpack.c \
               tests/unit/test_layer_redis.c)
+UNIT_OFF += $(if $(CONFIG_APP_TIMERS),,tests/unit/test_app_timer.c) \
+            $(if $(CONFIG_WATCHES),,tests/unit/test_watch.c) \
+            $(if $(CONFIG_POSTS),,tests/unit/test_post.c)
 UNIT_SRCS := $(filter-out $(UNIT_OFF),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 CTOOL_SRCS := $(wildcard tests/integration/*.c)
@@ -129,7 +140,28 @@ all: $(LIB) $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) tests
 
 lib: $(LIB)
 daemon: $(DAEMON)
-tests: $(UNIT_BINS) $(CTOOL_BINS) $(DAEMON_COUNTING)
+# The application-loop test program (tests/apps/loopapp.c), with and
+# without the malloc-counting shim, in builds with the whole loop API.
+LOOP_API := $(CONFIG_APP_TIMERS)$(CONFIG_WATCHES)$(CONFIG_POSTS)$(CONFIG_FOREIGN_LOOP)$(CONFIG_DEFERRED_ACCEPT)
+LOOPAPP := $(if $(filter yyyyy,$(LOOP_API)),$(B)/tests/loopapp $(B)/tests/loopapp-counting)
+# Examples of chanwire driven by another main loop (GLib, libuv), built on
+# native epoll boards with the foreign-loop API when pkg-config finds the library
+# (Debian: libglib2.0-dev, libuv1-dev); tests/integration/test_foreign_loops.py
+# says which are missing.
+ifeq ($(CROSS_COMPILE)/$(CONFIG_FOREIGN_LOOP)/$(CONFIG_APP_TIMERS)/$(CONFIG_POLLER_POLL),/y/y/)
+GLIB_LIBS := $(shell pkg-config --libs glib-2.0 2>/dev/null)
+UV_LIBS := $(shell pkg-config --libs libuv 2>/dev/null)
+FOREIGN_EXAMPLES := $(if $(GLIB_LIBS),$(B)/examples/glib_loop) $(if $(UV_LIBS),$(B)/examples/libuv_loop)
+$(B)/obj/examples/glib_loop.o: CPPFLAGS_EXTRA += $(patsubst -I%,-isystem %,$(shell pkg-config --cflags glib-2.0 2>/dev/null))
+$(B)/obj/examples/libuv_loop.o: CPPFLAGS_EXTRA += $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libuv 2>/dev/null))
+$(B)/examples/glib_loop: LOOP_LIBS := $(GLIB_LIBS)
+$(B)/examples/libuv_loop: LOOP_LIBS := $(UV_LIBS)
+$(B)/examples/%_loop: $(B)/obj/examples/%_loop.o $(LIB) $(TLS_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(EXTRA_LIBS) $(LOOP_LIBS)
+endif
+tests: $(UNIT_BINS) $(CTOOL_BINS) $(DAEMON_COUNTING) $(LOOPAPP) $(FOREIGN_EXAMPLES)
 
 # The header is compiled against src/config_check.h (with the board's
 # compiler: sizes differ by target) before anything is built with it: a
@@ -180,10 +212,22 @@ $(DAEMON_COUNTING): $(DAEMON_OBJS) $(B)/obj/tests/lib/malloc_count.o $(LIB) $(TL
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(DAEMON_OBJS) $(B)/obj/tests/lib/malloc_count.o $(LIB) \
 	  $(EXTRA_LIBS)
 
+$(B)/tests/loopapp: $(B)/obj/tests/apps/loopapp.o $(LIB) $(TLS_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(EXTRA_LIBS) -lpthread
+
+$(B)/tests/loopapp-counting: $(B)/obj/tests/apps/loopapp.o $(B)/obj/tests/lib/malloc_count.o $(LIB) \
+  $(TLS_LIBS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/obj/tests/lib/malloc_count.o $(LIB) $(EXTRA_LIBS) -lpthread
+
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIB_OBJS) $(LIB) $(TLS_LIBS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(EXTRA_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_LIB_OBJS) $(LIB) $(EXTRA_LIBS) \
+	  $(if $(filter %/test_post,$@),-lpthread)
 
 $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TEST_LIB_OBJS) $(LIB) $(TLS_LIBS)
 	@mkdir -p $(dir $@)
@@ -230,6 +274,16 @@ export CW_EXEC_PREFIX := $(BOARD_QEMU)
 endif
 export CW_SLOW ?= $(BOARD_SLOW)
 endif
+
+# cw_post's threads under clang's ThreadSanitizer: the post unit test and
+# the library in a build folder of their own (make check runs it on host).
+TSAN_B := $(BUILD_ROOT)/tsan
+check-tsan:
+	$(Q)if ! command -v clang >/dev/null; then echo "check-tsan: needs clang (apt-get install clang)"; exit 1; fi
+	$(Q)$(MAKE) --no-print-directory BUILD_ROOT=$(TSAN_B) CC=clang CFLAGS="-O1 -g -fsanitize=thread" \
+	  LDFLAGS=-fsanitize=thread $(TSAN_B)/$(BOARD)/tests/test_post
+	$(Q)TSAN_OPTIONS=halt_on_error=1 python3 tests/run.py --build $(TSAN_B)/$(BOARD) \
+	  --board $(BOARD)-tsan --only test_post
 
 check-one: all
 	$(Q)python3 tests/run.py --build $(B) --board $(BOARD)$(if $(SANITIZE), --sanitize) \

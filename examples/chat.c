@@ -2,6 +2,8 @@
 /* chat.c: the Django Channels tutorial chat at /ws/chat/<room>/. Joins
  * chat_<room> on connect; a JSON message {"message": ...} becomes a
  * "chat.message" event to the room; each member forwards it to its socket.
+ * The message's value goes on as received (cw_json_w_value: no unescaping
+ * into a buffer of its own), so any message up to --max-message is relayed.
  *
  * The Channels original (chat/consumers.py), for comparison:
  *   async def connect(self):
@@ -20,8 +22,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TEXT_MAX 8192 /* a message's bytes after unescaping */
-#define NAME_MAX 256
+/* The event body: {"message":...,"name":...} cut from the received message
+ * itself, so never longer than it (at most --max-message). Shared with
+ * users.c, whose bodies add a few keys: one receive runs at a time. */
+char cw_demo_body[CW_DEMO_BODY_MAX];
 
 static void reply_error(cw_conn *c, const char *why)
 {
@@ -32,9 +36,7 @@ static void reply_error(cw_conn *c, const char *why)
     cw_json_w_key(&w, "error");
     cw_json_w_cstr(&w, why);
     cw_json_w_end(&w);
-    long n = cw_json_w_finish(&w);
-    if (n > 0)
-        cw_send_text(c, buf, (size_t)n);
+    cw_send_json(c, &w);
 }
 
 static void room_group(cw_conn *c, char *out, size_t cap)
@@ -56,33 +58,36 @@ static int chat_connect(cw_conn *c)
 
 static void chat_receive(cw_conn *c, const cw_msg *m)
 {
-    static char text[TEXT_MAX], name[NAME_MAX], body[2 * TEXT_MAX];
     if (m->opcode != CW_TEXT)
         return;
-    long n = cw_json_get_string((const char *)m->data, m->len, "message", text, sizeof text);
-    if (n < 0) {
-        reply_error(c, n == CW_ETOOBIG ? "message too long" : "expected {\"message\": text}");
+    /* The values are forwarded as received (still escaped, already checked
+     * by the reader): any message up to --max-message goes through. */
+    const char *d = (const char *)m->data;
+    cw_json_val msg, name;
+    if (cw_json_get(d, m->len, "message", &msg) != 0 || msg.type != CW_JSON_STRING) {
+        reply_error(c, "expected {\"message\": text}");
         return;
     }
-    long nn = cw_json_get_string((const char *)m->data, m->len, "name", name, sizeof name);
+    int has_name = cw_json_get(d, m->len, "name", &name) == 0 && name.type == CW_JSON_STRING &&
+                   name.len > 2;
     cw_json_w w;
-    cw_json_w_init(&w, body, sizeof body);
+    cw_json_w_init(&w, cw_demo_body, sizeof cw_demo_body);
     cw_json_w_object(&w);
     cw_json_w_key(&w, "message");
-    cw_json_w_string(&w, text, (size_t)n);
-    if (nn > 0) {
+    cw_json_w_value(&w, &msg);
+    if (has_name) {
         cw_json_w_key(&w, "name");
-        cw_json_w_string(&w, name, (size_t)nn);
+        cw_json_w_value(&w, &name);
     }
     cw_json_w_end(&w);
     long bl = cw_json_w_finish(&w);
     if (bl < 0) {
-        reply_error(c, "message too long");
+        reply_error(c, "message too long"); /* only when the build's buffer is below the limit */
         return;
     }
     char group[128];
     room_group(c, group, sizeof group);
-    cw_group_send(cw_server_of(c), group, "chat.message", body, (size_t)bl);
+    cw_group_send(cw_server_of(c), group, "chat.message", cw_demo_body, (size_t)bl);
 }
 
 static void chat_event(cw_conn *c, const char *type, const uint8_t *data, size_t len)

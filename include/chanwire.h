@@ -69,13 +69,21 @@ typedef struct {
 
 /* What a consumer does with each event of its connections. Any callback may
  * be NULL. connect returns 0 to accept, or an HTTP status (400..599) to
- * refuse the upgrade with that status. */
+ * refuse the upgrade with that status, or CW_PENDING to decide later with
+ * cw_accept or cw_refuse (builds with CONFIG_DEFERRED_ACCEPT). */
 typedef struct cw_consumer {
     int (*connect)(cw_conn *c);
     void (*receive)(cw_conn *c, const cw_msg *m);
     void (*event)(cw_conn *c, const char *type, const uint8_t *data, size_t len);
     void (*disconnect)(cw_conn *c, int code);
+    /* Channels' `groups = [...]`: NULL, or at most CW_CONSUMER_GROUPS_MAX
+     * group names and a NULL, joined before connect runs and left when the
+     * connection closes (after disconnect, like every membership). A full
+     * group table refuses the upgrade with 503; an invalid name, a longer
+     * list, or a build without CONFIG_GROUPS with 500. */
+    const char *const *groups;
 } cw_consumer;
+#define CW_CONSUMER_GROUPS_MAX 16
 
 /* One URL route. pattern is a path such as "/ws/users/" or one with named
  * arguments, "/ws/chat/<room>/": <name> matches one path segment of 1..48
@@ -170,6 +178,12 @@ typedef struct cw_options {
     unsigned rate_bytes;
     /* A static file must be sent whole within this time of its request. */
     unsigned download_timeout_ms;
+    /* 1: chanwire installs no signal handler (SIGTERM, SIGINT, SIGHUP,
+     * SIGPIPE are the application's); shut down with cw_stop. For programs
+     * that own their main loop (cw_loop_*) and their signals. Read by
+     * builds with CONFIG_FOREIGN_LOOP only (zero code without it: there
+     * chanwire always handles them, as cw_run needs). */
+    int no_signals;
 } cw_options;
 
 void cw_options_init(cw_options *o);
@@ -261,6 +275,44 @@ const char *cw_cookie(cw_conn *c, const char *name);
 int cw_offers_subprotocol(cw_conn *c, const char *name);
 int cw_accept_subprotocol(cw_conn *c, const char *name);
 const char *cw_subprotocol(cw_conn *c);                /* NULL when none */
+/* Extra header lines for the 101 response, during connect (or with
+ * cw_accept): "Name: value\r\n" lines, at most CW_ACCEPT_HEADERS_MAX bytes
+ * in all, copied. CW_EINVAL for a malformed line (no ':', a bare CR or LF,
+ * control bytes) or a header chanwire owns (Upgrade, Connection,
+ * Sec-WebSocket-*), CW_ETOOBIG, CW_ECLOSED outside connect. A second call
+ * replaces the first. Builds with CONFIG_DEFERRED_ACCEPT. */
+#define CW_ACCEPT_HEADERS_MAX 256
+int cw_accept_headers(cw_conn *c, const char *headers);
+
+/* ---- deferred accept (CONFIG_DEFERRED_ACCEPT) ----
+ * connect returns CW_PENDING: the client waits (the handshake deadline
+ * still runs) while the application asks someone else. Later, from any
+ * loop callback (a timer, a watch, a post), it answers once: cw_accept
+ * sends the 101 (subprotocol: one the client offered, or NULL; headers as
+ * cw_accept_headers, or NULL) and the connection is open as if connect had
+ * returned 0; cw_refuse answers status (400..599) and ends it without a
+ * disconnect, as a refusing connect does. cw_header, cw_cookie, cw_query
+ * keep working until then. A pending connection whose client goes away,
+ * or whose deadline passes (the client gets 503), ends with disconnect
+ * (code 1006), like an open one: the consumer frees what it holds there.
+ * While pending, sends are queued behind the 101 and cw_close refuses it
+ * with 403. A cw_conn pointer is valid only during callbacks about that
+ * connection: keep a cw_conn_ref instead (a slot number and generation)
+ * and turn it back with cw_conn_get, which returns NULL once that
+ * connection has ended (disconnect called, refused, or freed), even when
+ * the slot serves another client since. */
+#define CW_PENDING 1
+typedef struct {
+    uint32_t slot, gen;
+} cw_conn_ref;
+cw_conn_ref cw_conn_ref_of(cw_conn *c);
+cw_conn *cw_conn_get(cw_conn_ref ref);
+/* 0, CW_EINVAL (c not pending, bad subprotocol or headers), CW_ENOENT (a
+ * subprotocol the client did not offer), CW_ENOMEM (no buffer for the
+ * 101: the connection is closed), CW_ECLOSED. */
+int cw_accept(cw_conn *c, const char *subprotocol, const char *headers);
+/* 0, CW_EINVAL (not pending, or status not 400..599), CW_ECLOSED. */
+int cw_refuse(cw_conn *c, int status);
 /* The authenticated user, NULL for anonymous. cw_set_user is for auth
  * hooks (CW_ENOMEM when the user table is full). */
 const char *cw_user_id(cw_conn *c);
@@ -352,11 +404,104 @@ void cw_json_w_cstr(cw_json_w *w, const char *s);
 void cw_json_w_int(cw_json_w *w, int64_t v);
 void cw_json_w_bool(cw_json_w *w, int v);
 void cw_json_w_null(cw_json_w *w);
+/* Copies json[0..n) in as one value, unchecked: it must be valid JSON
+ * (else the output is not). */
 void cw_json_w_raw(cw_json_w *w, const char *json, size_t n);
+/* Writes a value found by cw_json_get (already checked) as it was
+ * received, escapes and all: forwarding a string this way needs no buffer
+ * for its unescaped text. A v of type CW_JSON_NONE makes CW_EINVAL. */
+void cw_json_w_value(cw_json_w *w, const cw_json_val *v);
 /* NUL-terminates; the length, CW_ETOOBIG when the buffer was too small, or
  * CW_EINVAL when the calls did not make valid JSON (a key outside an object,
  * a value without its key, text that is not UTF-8, unbalanced ends). */
 long cw_json_w_finish(cw_json_w *w);
+/* Channels' send_json: finishes w and sends its text. CW_ETOOBIG or
+ * CW_EINVAL from cw_json_w_finish (nothing sent), else cw_send_text's. */
+int cw_send_json(cw_conn *c, cw_json_w *w);
+/* Channels' `self.send_json(event)` in an event handler: sends the event
+ * as one JSON object with its type first, {"type": type, <data's keys>}
+ * (data is the event's other keys, as cw_group_send takes them). A data
+ * that has a "type" key of its own is sent unchanged. CW_EINVAL when data
+ * is not a JSON object or type is not an event type ([A-Za-z0-9._], 1..64
+ * bytes); else cw_send_text's answers. */
+int cw_send_event_json(cw_conn *c, const char *type, const void *data, size_t len);
+
+/* ---- the loop: timers, descriptor watches, posts, other main loops ----
+ * Threads: everything in this header runs on the loop thread (the one in
+ * cw_run or cw_loop_service), from callbacks or between iterations,
+ * except cw_post, which any thread may call while the server exists.
+ * docs/api.md "Threads and loops" says what may be called from where. */
+
+/* Timers (CONFIG_APP_TIMERS): one-shot or periodic, millisecond
+ * resolution, in storage the caller owns (static, or in cw_user_data). The
+ * fields are private; cw_timer_init sets them up once. A periodic timer's
+ * next deadline is its previous deadline plus the period (no drift); if
+ * the loop fell a whole period or more behind, the missed periods are
+ * skipped (one callback, the next deadline still on the original grid),
+ * never fired as a burst. Start, stop and re-arm work from any callback,
+ * the timer's own included. */
+typedef struct cw_timer cw_timer;
+typedef void (*cw_timer_cb)(cw_timer *t, void *arg);
+struct cw_timer {
+    cw_timer *next_, *prev_; /* private: NULL while stopped */
+    uint64_t due_;
+    uint32_t period_;
+    cw_timer_cb cb_;
+    void *arg_;
+    cw_conn *conn_;
+};
+/* On a timer that is not armed (never started, stopped, or a one-shot
+ * that fired): initialising an armed one corrupts the list. */
+void cw_timer_init(cw_timer *t, cw_timer_cb cb, void *arg);
+/* first_ms after now, then every period_ms (0: one-shot). Re-arming an
+ * armed timer restarts it. 0 or -1 (CW_EINVAL: no server, no callback). */
+int cw_timer_start(cw_server *s, cw_timer *t, uint32_t first_ms, uint32_t period_ms);
+/* Tied to c: stopped when c closes (no callback after disconnect, nor
+ * after a refusal). -1 also when c is closing already. */
+int cw_timer_start_conn(cw_conn *c, cw_timer *t, uint32_t first_ms, uint32_t period_ms);
+void cw_timer_stop(cw_timer *t);
+int cw_timer_active(const cw_timer *t);
+
+/* Descriptor watches (CONFIG_WATCHES, at most CONFIG_MAX_WATCHES): cb runs
+ * on the loop thread when fd is ready for what events asks (CW_WATCH_IN,
+ * CW_WATCH_OUT; 0 pauses it); CW_WATCH_ERR and CW_WATCH_HUP come whatever
+ * was asked. Level-triggered: read or write until EAGAIN, or it comes
+ * again. cw_watch_set and cw_watch_stop work from any callback (a stopped
+ * watch gets no further callback, also later in the same batch). Stop the
+ * watch before closing its fd. cw_watch_start: 0 and *out, CW_EINVAL (fd
+ * not open: EBADF; no callback; events other than IN and OUT), CW_EEXIST
+ * (fd watched already), CW_ENOMEM (every watch in use), CW_ESYS (the
+ * poller refused it: a regular file under epoll). */
+enum { CW_WATCH_IN = 1, CW_WATCH_OUT = 2, CW_WATCH_ERR = 4, CW_WATCH_HUP = 8 };
+typedef struct cw_watch cw_watch;
+typedef void (*cw_watch_cb)(cw_watch *w, int fd, unsigned events, void *arg);
+int cw_watch_start(cw_server *s, int fd, unsigned events, cw_watch_cb cb, void *arg,
+                   cw_watch **out);
+/* 0, CW_EINVAL, CW_ESYS. */
+int cw_watch_set(cw_watch *w, unsigned events);
+void cw_watch_stop(cw_watch *w);
+
+/* Posts (CONFIG_POSTS): the one thread-safe call. Queues fn(arg) to run on
+ * the loop thread, in order per posting thread, within one loop iteration.
+ * 0, CW_EFULL (CONFIG_POST_QUEUE posts wait already: nothing queued, try
+ * later), CW_EINVAL (no fn), CW_ECLOSED (no server). Async-signal-safe. */
+int cw_post(cw_server *s, void (*fn)(void *arg), void *arg);
+
+/* Someone else's main loop (CONFIG_FOREIGN_LOOP), instead of cw_run:
+ * poll cw_loop_fd for readability with cw_loop_timeout as the timeout (ms,
+ * -1: none), and call cw_loop_service when it is readable or the timeout
+ * passed; ask cw_loop_timeout again after each call. cw_loop_service never
+ * blocks: it handles what is ready, the due timers and posts, and flushes.
+ * It returns 0, 1 once a graceful shutdown asked with cw_stop (or SIGTERM)
+ * has finished (then cw_server_fini), CW_ESYS, or CW_EINVAL when called
+ * from inside one of its own callbacks (no nesting). cw_loop_fd is the epoll
+ * descriptor; builds with the poll poller have none (CW_EINVAL): call
+ * cw_loop_service at least every cw_loop_timeout ms and at most every few
+ * ms (it polls with a zero timeout), or run chanwire in a thread of its
+ * own with cw_run and cw_post to it. */
+int cw_loop_fd(cw_server *s);
+int cw_loop_timeout(cw_server *s);
+int cw_loop_service(cw_server *s);
 
 /* Counters, for /stats and tests. */
 typedef struct {

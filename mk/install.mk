@@ -45,7 +45,9 @@ endif
 	$(INSTALL) -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libchanwire.a
 	$(SUBST) dist/chanwire.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/chanwire.pc
 	$(INSTALL) -m 0644 docs/man/chanwired.8 $(DESTDIR)$(MANDIR)/man8/chanwired.8
-	$(INSTALL) -m 0644 examples/www/* $(DESTDIR)$(DATADIR)/www/
+	$(INSTALL) -m 0644 $(wildcard examples/www/*.*) $(DESTDIR)$(DATADIR)/www/
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/www/status
+	$(INSTALL) -m 0644 examples/www/status/* $(DESTDIR)$(DATADIR)/www/status/
 	test -e $(DESTDIR)$(SYSCONFDIR)/default/chanwired || \
 	  $(INSTALL) -m 0644 dist/chanwired.default $(DESTDIR)$(SYSCONFDIR)/default/chanwired
 

@@ -14,6 +14,10 @@
 #define CW_PORT_IN  1u  /* readable (or peer hung up) */
 #define CW_PORT_OUT 2u  /* writable */
 #define CW_PORT_ERR 4u  /* error or hang-up: read to learn which */
+/* Set beside CW_PORT_ERR to tell the two apart, in builds with descriptor
+ * watches (CONFIG_WATCHES) only. */
+#define CW_PORT_HUP 8u  /* hang-up: the peer or the other end closed */
+#define CW_PORT_FAULT 16u /* an error condition (or, with poll, a closed fd) */
 
 typedef struct {
     void *udata;
@@ -33,6 +37,21 @@ void cw_port_poller_forget(int fd);
  * or signal interruption, -1 on a real error. */
 int  cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms);
 const char *cw_port_poller_name(void);
+/* A descriptor that is readable while the poller has events (epoll's own
+ * fd), for a program whose main loop drives ours; -1 when the poller has
+ * none (poll). */
+int  cw_port_poller_fd(void);
+/* 1 when fd is an open descriptor. */
+int  cw_port_fd_valid(int fd);
+
+/* ---- wake-ups from other threads (posts): an eventfd, else a pipe ----
+ * open: the fd to poll for reading, or -1 + errno. signal: thread-safe and
+ * async-signal-safe. drain: on the loop thread, before looking at what the
+ * signals announced. close: releases both ends. */
+int  cw_port_wakeup_open(void);
+void cw_port_wakeup_signal(void);
+void cw_port_wakeup_drain(void);
+void cw_port_wakeup_close(void);
 
 /* ---- clock: monotonic milliseconds, never going backwards ---- */
 uint64_t cw_port_now_ms(void);

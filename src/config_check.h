@@ -109,6 +109,9 @@ _Static_assert(CONFIG_TLS_MAX_CONNS <= CONFIG_MAX_CONNS,
 #define CW_CHECK_TIMEOUT(ms) ((ms) >= CONFIG_TIMER_TICK_MS && (ms) <= 3600000)
 _Static_assert(CONFIG_TIMER_TICK_MS >= 1 && CONFIG_TIMER_TICK_MS <= 1000,
                "CONFIG_TIMER_TICK_MS must be 1..1000");
+_Static_assert(CONFIG_TIMER_SLOTS >= 16 && CONFIG_TIMER_SLOTS <= 4096 &&
+                   (CONFIG_TIMER_SLOTS & (CONFIG_TIMER_SLOTS - 1)) == 0,
+               "CONFIG_TIMER_SLOTS must be a power of two (16..4096): the wheel indexes by mask");
 _Static_assert(CW_CHECK_TIMEOUT(CONFIG_HANDSHAKE_TIMEOUT_MS),
                "CONFIG_HANDSHAKE_TIMEOUT_MS must be CONFIG_TIMER_TICK_MS..3600000: a shorter "
                "deadline still lasts a tick, a longer one is cut to an hour at start-up");
@@ -134,6 +137,20 @@ _Static_assert(CONFIG_MESSAGE_TIMEOUT_MS == 0 || CW_CHECK_TIMEOUT(CONFIG_MESSAGE
 _Static_assert(CONFIG_DOWNLOAD_TIMEOUT_MS >= CONFIG_TIMER_TICK_MS,
                "CONFIG_DOWNLOAD_TIMEOUT_MS must be at least CONFIG_TIMER_TICK_MS");
 #endif
+/* ---- the application loop (issue 13) ---- */
+
+#if defined(CONFIG_DEFERRED_ACCEPT)
+/* cw_accept_headers' lines (CW_ACCEPT_HEADERS_MAX) join the 101 head in its
+ * one I/O block (a pending connection may have queued frames behind it). */
+_Static_assert(CONFIG_IO_BUF_SIZE >= sizeof(cw_txseg) + CW_CHECK_HEAD_101 + 256,
+               "CONFIG_DEFERRED_ACCEPT needs CONFIG_IO_BUF_SIZE of at least 608 (640 on 64-bit): "
+               "the 101 head with 256 bytes of extra headers must fit one I/O block");
+#endif
+#if defined(CONFIG_POSTS)
+_Static_assert(CONFIG_POST_QUEUE >= 2 && (CONFIG_POST_QUEUE & (CONFIG_POST_QUEUE - 1)) == 0,
+               "CONFIG_POST_QUEUE must be a power of two (2..65536): the ring indexes by mask");
+#endif
+
 #if defined(CONFIG_WATCHDOG)
 _Static_assert(CONFIG_WATCHDOG_INTERVAL_MS >= CONFIG_TIMER_TICK_MS,
                "CONFIG_WATCHDOG_INTERVAL_MS must be at least CONFIG_TIMER_TICK_MS");

@@ -17,6 +17,12 @@
 #if defined(CONFIG_TLS)
 #include "core/tls.h"
 #endif
+#if defined(CONFIG_POSTS)
+#include "core/post.h"
+#endif
+#if defined(CONFIG_WATCHES)
+#include "core/watch.h"
+#endif
 
 #include <errno.h>
 #include <stddef.h>
@@ -349,30 +355,30 @@ cw_server *cw_server_init(const cw_options *o)
         cw_log(CW_LOG_ERROR, "cannot open --www directory %s: %s", o->www_dir, strerror(errno));
         return NULL;
     }
-#else
-    if (o->www_dir) {
-        cw_log(CW_LOG_ERROR, "static files are not in this build (CONFIG_STATIC_FILES=n)");
-        return NULL;
-    }
+#endif
+    /* An option of a feature this build lacks is refused, naming the
+     * feature (one message for all: each its own cost 50 bytes). */
+    const char *lacks = NULL;
+#if !defined(CONFIG_STATIC_FILES)
+    if (o->www_dir)
+        lacks = "STATIC_FILES (static files)";
 #endif
 #if !defined(CONFIG_HOST_CHECK)
-    if (o->nallow_hosts) {
-        cw_log(CW_LOG_ERROR, "the Host allow-list is not in this build (CONFIG_HOST_CHECK=n)");
-        return NULL;
-    }
+    if (o->nallow_hosts)
+        lacks = "HOST_CHECK (the Host allow-list)";
 #endif
 #if !defined(CONFIG_RATE_LIMIT)
-    if (o->rate_msgs || o->rate_bytes) {
-        cw_log(CW_LOG_ERROR, "rate limits are not in this build (CONFIG_RATE_LIMIT=n)");
-        return NULL;
-    }
+    if (o->rate_msgs || o->rate_bytes)
+        lacks = "RATE_LIMIT (rate limits)";
 #endif
 #if !defined(CONFIG_JWT)
-    if (o->jwt_secret) {
-        cw_log(CW_LOG_ERROR, "JWT auth is not in this build (CONFIG_JWT=n)");
+    if (o->jwt_secret)
+        lacks = "JWT (JWT auth)";
+#endif
+    if (lacks) {
+        cw_log(CW_LOG_ERROR, "not in this build: CONFIG_%s", lacks);
         return NULL;
     }
-#endif
     if (opt->sendq_max < opt->max_message)
         cw_log(CW_LOG_WARN, "send queue bound %u is below the message limit %u: larger replies "
                "cannot be sent", opt->sendq_max, opt->max_message);
@@ -386,24 +392,52 @@ cw_server *cw_server_init(const cw_options *o)
     cw_groups_init(); /* registers its own upcall: memberships end with their connection */
     cw_groups_set_limits(o->max_groups, o->max_memberships);
 #endif
-    cw_auth_users_init();
+    cw_auth_users_init(o->max_users);
     unsigned cap = CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 8;
+#if defined(CONFIG_WATCHES)
+    cap += CONFIG_MAX_WATCHES + 1; /* and the post wake-up */
+#endif
     if (cw_reactor_init(cap) < 0) {
         cw_log(CW_LOG_ERROR, "cannot create the %s poller: %s", cw_port_poller_name(),
                strerror(errno));
         return NULL;
     }
-    int sfd = cw_port_signals_open();
-    if (sfd < 0 || cw_reactor_add(&s->signal_io, sfd, CW_PORT_IN, on_signal) < 0) {
-        cw_log(CW_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+#if defined(CONFIG_FOREIGN_LOOP)
+    s->signal_io.fd = -1;
+    if (!o->no_signals)
+#endif
+    {
+        int sfd = cw_port_signals_open();
+        if (sfd < 0 || cw_reactor_add(&s->signal_io, sfd, CW_PORT_IN, on_signal) < 0) {
+            cw_log(CW_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+            return NULL;
+        }
+    }
+#if defined(CONFIG_WATCHES)
+    cw_watches_init();
+#endif
+#if defined(CONFIG_POSTS)
+    if (cw_posts_open() < 0) {
+        cw_log(CW_LOG_ERROR, "cannot set up the post queue's wake-up: %s", strerror(errno));
         return NULL;
     }
+#endif
     cw_reactor_set_after_batch(after_batch);
 #if defined(CONFIG_WATCHDOG)
     watchdog_start();
 #endif
     s->initialised = 1;
     return s;
+}
+
+/* The end of a graceful shutdown (cw_run, or cw_loop_service). */
+static void stopped(cw_server *s)
+{
+    cw_wheel_cancel(&s->shutdown_timer);
+#if defined(CONFIG_WATCHDOG)
+    watchdog_stop(); /* a clean exit disarms it; a crash or a hang does not */
+#endif
+    cw_log(CW_LOG_INFO, "stopped");
 }
 
 int cw_run(cw_server *s)
@@ -418,13 +452,60 @@ int cw_run(cw_server *s)
             return CW_ESYS;
         }
     }
-    cw_wheel_cancel(&s->shutdown_timer);
-#if defined(CONFIG_WATCHDOG)
-    watchdog_stop(); /* a clean exit disarms it; a crash or a hang does not */
-#endif
-    cw_log(CW_LOG_INFO, "stopped");
+    stopped(s);
     return 0;
 }
+
+#if defined(CONFIG_FOREIGN_LOOP)
+/* Someone else's main loop drives this one (chanwire.h, docs/api.md). */
+int cw_loop_fd(cw_server *s)
+{
+    int fd = s && s->initialised ? cw_port_poller_fd() : -1;
+    return fd < 0 ? CW_EINVAL : fd;
+}
+
+int cw_loop_timeout(cw_server *s)
+{
+    /* A stop asked since the last service is started by the next one. */
+    if (!s || (s->stop_requested && !s->stopping))
+        return 0;
+    return cw_reactor_timeout();
+}
+
+/* One turn without waiting: 0, 1 once a graceful shutdown has finished,
+ * or CW_ESYS. */
+static int step(cw_server *s)
+{
+    if (s->stop_requested && !s->stopping)
+        begin_shutdown();
+    if (s->stopping && cw_conn_count() == 0) {
+        stopped(s);
+        return 1;
+    }
+    if (cw_reactor_run_once(0) < 0) {
+        cw_log(CW_LOG_ERROR, "poller failed: %s", strerror(errno));
+        return CW_ESYS;
+    }
+    return 0;
+}
+
+int cw_loop_service(cw_server *s)
+{
+    static int inside; /* called from one of its own callbacks: refused */
+    if (!s || !s->initialised || inside)
+        return CW_EINVAL;
+    if (s->stopping && cw_conn_count() == 0 && !cw_wheel_armed(&s->shutdown_timer))
+        return 1; /* finished already */
+    inside = 1;
+    int rc = step(s);
+    if (rc == 0 && s->stop_requested && !s->stopping)
+        rc = step(s); /* a callback of this turn asked: start now */
+    if (rc == 0 && s->stopping && cw_conn_count() == 0)
+        rc = step(s);
+    inside = 0;
+    return rc;
+}
+#endif
 
 void cw_stop(cw_server *s)
 {
@@ -450,6 +531,12 @@ void cw_server_fini(cw_server *s)
     s->tls_ready = 0;
 #endif
     cw_layer_fini();
+#if defined(CONFIG_WATCHES)
+    cw_watches_fini();
+#endif
+#if defined(CONFIG_POSTS)
+    cw_posts_close();
+#endif
     cw_reactor_del(&s->signal_io);
     cw_reactor_fini();
     s->initialised = 0;

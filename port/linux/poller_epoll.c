@@ -2,6 +2,7 @@
 /* poller_epoll.c: the Linux poller. Level-triggered epoll; the caller's
  * pointer rides in epoll_data so an event maps straight to its owner. */
 #include "port.h"
+#include "cw_config.h"
 
 #include <errno.h>
 #include <sys/epoll.h>
@@ -80,6 +81,12 @@ int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
             e |= CW_PORT_OUT;
         if (raw[i].events & (EPOLLERR | EPOLLHUP))
             e |= CW_PORT_ERR | CW_PORT_IN;
+#if defined(CONFIG_WATCHES) /* only watches tell the two apart */
+        if (raw[i].events & EPOLLHUP)
+            e |= CW_PORT_HUP;
+        if (raw[i].events & EPOLLERR)
+            e |= CW_PORT_FAULT;
+#endif
         ev[i].udata = raw[i].data.ptr;
         ev[i].events = e;
     }
@@ -89,4 +96,9 @@ int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
 const char *cw_port_poller_name(void)
 {
     return "epoll";
+}
+
+int cw_port_poller_fd(void)
+{
+    return epfd;
 }

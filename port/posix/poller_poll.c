@@ -8,7 +8,13 @@
 #include <poll.h>
 
 /* Connection slots plus listeners, the signal pipe and a few spares. */
-#define POLL_CAP (CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 16)
+#if defined(CONFIG_WATCHES)
+#define POLL_WATCHES CONFIG_MAX_WATCHES
+#else
+#define POLL_WATCHES 0
+#endif
+/* The application's watches and the post wake-up join them. */
+#define POLL_CAP (CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS + CONFIG_MAX_LISTENERS + 16 + POLL_WATCHES + 1)
 
 static struct pollfd fds[POLL_CAP];
 static void *owners[POLL_CAP];
@@ -98,9 +104,12 @@ int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
     if (cursor >= nfds)
         cursor = 0;
     /* Scan from the cursor so that, when more than max fds are ready, the
-     * ones left out this time come first next time. */
+     * ones left out this time come first next time. The scan's start stays
+     * fixed while the cursor moves (else one fd could come out twice and
+     * another not at all when several are ready). */
+    unsigned start = cursor;
     for (unsigned k = 0; k < nfds && out < max && n > 0; k++) {
-        unsigned i = (cursor + k) % nfds;
+        unsigned i = (start + k) % nfds;
         short r = fds[i].revents;
         if (!r)
             continue;
@@ -112,6 +121,12 @@ int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
             e |= CW_PORT_OUT;
         if (r & (POLLERR | POLLHUP | POLLNVAL))
             e |= CW_PORT_ERR | CW_PORT_IN;
+#if defined(CONFIG_WATCHES) /* only watches tell the two apart */
+        if (r & POLLHUP)
+            e |= CW_PORT_HUP;
+        if (r & (POLLERR | POLLNVAL))
+            e |= CW_PORT_FAULT;
+#endif
         ev[out].udata = owners[i];
         ev[out].events = e;
         out++;
@@ -123,4 +138,9 @@ int cw_port_poller_wait(cw_port_event *ev, int max, int timeout_ms)
 const char *cw_port_poller_name(void)
 {
     return "poll";
+}
+
+int cw_port_poller_fd(void)
+{
+    return -1; /* one fd per socket: no single descriptor stands for them */
 }

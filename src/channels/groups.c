@@ -48,6 +48,7 @@ void cw_groups_init(void)
                  CONFIG_MAX_MEMBERSHIPS);
     memset(buckets, 0, sizeof buckets);
     cw_conn_on_closed(cw_groups_discard_all);
+    cw_conn_on_open(cw_groups_join_listed);
 }
 
 void cw_groups_set_limits(unsigned groups, unsigned memberships)
@@ -231,6 +232,23 @@ void cw_groups_discard_all(cw_conn *c)
 {
     while (c->groups)
         leave(&c->groups);
+}
+
+int cw_groups_join_listed(cw_conn *c)
+{
+    const cw_consumer *k = cw_conn_consumer(c);
+    const char *const *list = k ? k->groups : NULL;
+    for (unsigned i = 0; list && list[i]; i++) {
+        int rc = i < CW_CONSUMER_GROUPS_MAX ? cw_group_add(c, list[i]) : CW_EINVAL;
+        if (rc == CW_ENOMEM)
+            return 503; /* the tables are full now: the client may retry */
+        if (rc != 0) {
+            cw_log(CW_LOG_ERROR, "consumer group %u: not a group name, or over %u of them", i,
+                   CW_CONSUMER_GROUPS_MAX);
+            return 500;
+        }
+    }
+    return 0;
 }
 
 /* ---- fan-outs ---- */

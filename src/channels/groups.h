@@ -17,6 +17,9 @@ void cw_groups_init(void);
 void cw_groups_set_limits(unsigned groups, unsigned memberships);
 /* Drops every membership of c (on close, or a refused connect). */
 void cw_groups_discard_all(cw_conn *c);
+/* Joins the groups c's consumer lists (cw_consumer.groups), before its
+ * connect: 0, 503 when a table is full, 500 for a bad name or list. */
+int cw_groups_join_listed(cw_conn *c);
 /* 1 when name is a valid group name (ASCII letters, digits, '-', '_', '.',
  * 1..CONFIG_GROUP_NAME_MAX-1 bytes). */
 int cw_group_name_valid(const char *name);

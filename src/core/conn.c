@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define SLOTS CW_CONN_SLOTS
 #define STASH_MAX 256          /* > largest incomplete header or control frame */
@@ -86,11 +87,17 @@ static int would_block(void)
 /* ---- upcalls and the after-batch list ---- */
 
 static void (*closed_hook)(cw_conn *c);
+static int (*open_hook)(cw_conn *c);
 static size_t (*report_hook)(char *out, size_t cap);
 
 void cw_conn_on_closed(void (*fn)(cw_conn *c))
 {
     closed_hook = fn;
+}
+
+void cw_conn_on_open(int (*fn)(cw_conn *c))
+{
+    open_hook = fn;
 }
 
 void cw_conn_on_report(size_t (*fn)(char *out, size_t cap))
@@ -104,6 +111,15 @@ void cw_conn_on_report(size_t (*fn)(char *out, size_t cap))
  * connection costs it no resident memory. */
 static cw_conn *dirty_ring[SLOTS];
 static unsigned dirty_first, dirty_count;
+#if defined(CONFIG_DEFERRED_ACCEPT)
+/* Each slot's generation, counted up whenever a consumer's view of the
+ * connection in it ends: a cw_conn_ref names one connection, not a slot. */
+static uint32_t conn_gen[SLOTS];
+/* cw_accept_headers' lines for the 101 being decided now (one connect, or
+ * one cw_accept, at a time: the loop is single-threaded). */
+static char extra_headers[CW_ACCEPT_HEADERS_MAX];
+static size_t extra_len;
+#endif
 
 /* Queues c for the after-batch pass (flush, or free when closed). */
 static void mark_dirty(cw_conn *c)
@@ -311,6 +327,12 @@ static void update_interest(cw_conn *c)
     }
     if (c->tx.head || c->state == CW_ST_FILE || cw_transport_wants_write(&c->xp))
         ev |= CW_PORT_OUT;
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    /* Pending: nothing goes out before the 101; read only to see the client
+     * leave, keeping what it sends in the request buffer while it fits. */
+    if (c->flags & CW_CF_PENDING)
+        ev = c->hold.req->len < sizeof c->hold.req->data ? CW_PORT_IN : 0;
+#endif
     cw_reactor_set(&c->xp.io, ev);
 }
 
@@ -330,6 +352,19 @@ static void release_buffers(cw_conn *c)
      * It goes back when the slot is freed, after this batch. */
 }
 
+/* The consumer's view of c ended (disconnect called, or refused): what
+ * it tied to c stops, its handles (cw_conn_ref) no longer find it. */
+static void consumer_gone(cw_conn *c)
+{
+#if defined(CONFIG_APP_TIMERS)
+    cw_app_timers_conn_closed(c);
+#endif
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    conn_gen[cw_conn_id(c)]++;
+#endif
+    (void)c;
+}
+
 /* Tells the consumer, once, that its connection ended. */
 static void notify(cw_conn *c, int code)
 {
@@ -343,6 +378,7 @@ static void notify(cw_conn *c, int code)
     /* After the callback, so it can still tell its groups goodbye. */
     if (closed_hook)
         closed_hook(c);
+    consumer_gone(c);
 }
 
 /* Closes the socket now. The slot is freed after this batch, so events
@@ -735,10 +771,27 @@ static int open_consumer(cw_conn *c, cw_http_req *r, const cw_route *route)
     c->state = CW_ST_OPEN;
     c->close_code = 0;
     int st = authorize(c, route);
+    if (st == 0 && route->consumer->groups) {
+        /* Channels joins a consumer's groups before its connect runs. */
+        st = open_hook ? open_hook(c) : 500;
+        if (st == 500 && !open_hook)
+            cw_log(CW_LOG_ERROR, "route %s: consumer groups need CONFIG_GROUPS", route->pattern);
+    }
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    extra_len = 0; /* cw_accept_headers during this connect */
+#endif
     if (st == 0 && route->consumer->connect)
         st = route->consumer->connect(c);
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    if (st == CW_PENDING && c->close_code)
+        st = 403;
+#endif
     if (st == 0 && c->close_code)
         st = 403; /* cw_close inside connect refuses the upgrade */
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    if (st == CW_PENDING)
+        return st;
+#endif
     if (st != 0 && (st < 400 || st > 599))
         st = 403;
     return st;
@@ -750,6 +803,7 @@ static void refuse(cw_conn *c, int status)
 {
     if (closed_hook)
         closed_hook(c); /* groups that connect joined */
+    consumer_gone(c);
     c->flags &= (uint16_t)~CW_CF_CONSUMER;
     c->state = CW_ST_HTTP;
     cw_rt.stats.conns_http++;
@@ -762,8 +816,20 @@ static void refuse(cw_conn *c, int status)
  * itself, which is then given back. */
 static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
 {
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    char head[320 + CW_ACCEPT_HEADERS_MAX];
+    size_t hn = cw_handshake_response(head, 320, hs->accept, c->subprotocol);
+    if (hn && extra_len) {
+        /* The extra lines go in before the blank line that ends the head. */
+        memcpy(head + hn - 2, extra_headers, extra_len);
+        memcpy(head + hn - 2 + extra_len, "\r\n", 2);
+        hn += extra_len;
+    }
+    extra_len = 0;
+#else
     char head[320];
     size_t hn = cw_handshake_response(head, sizeof head, hs->accept, c->subprotocol);
+#endif
     if (hn == 0 || cw_txq_prepend(&c->tx, head, hn) < 0) {
         cw_rt.stats.pool_exhausted++;
         drop(c, CW_CLOSE_TRY_AGAIN);
@@ -805,11 +871,161 @@ static void handle_request(cw_conn *c)
     int st = open_consumer(c, r, &cw_rt.opt.routes[ri]);
     if (c->state != CW_ST_OPEN)
         return; /* dropped meanwhile (by the consumer, or for want of memory) */
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    if (st == CW_PENDING) {
+        c->flags |= CW_CF_PENDING; /* the handshake deadline keeps running */
+        extra_len = 0;
+        update_interest(c);
+        return;
+    }
+#endif
     if (st != 0)
         refuse(c, st);
     else
         reply_upgrade(c, r, &hs);
 }
+
+#if defined(CONFIG_DEFERRED_ACCEPT)
+/* ---- deferred accept: connect answered CW_PENDING ---- */
+
+/* Pending: the client may pipeline frames (kept in the request buffer for
+ * after the 101) or leave (disconnect 1006). */
+static void read_pending(cw_conn *c)
+{
+    cw_http_req *r = c->hold.req;
+    if (r->len < sizeof r->data) {
+        ssize_t n = conn_recv(c, r->data + r->len, sizeof r->data - r->len);
+        if (n <= 0) {
+            if (n < 0 && would_block())
+                return;
+            drop(c, CW_CLOSE_ABNORMAL);
+            return;
+        }
+        r->len = (uint16_t)(r->len + n);
+    }
+    update_interest(c); /* full: stop reading, the deadline still runs */
+}
+
+/* The handshake deadline passed before the application decided. */
+static void pending_expired(cw_conn *c)
+{
+    cw_rt.stats.handshake_timeouts++;
+    c->flags &= (uint16_t)~CW_CF_PENDING;
+    notify(c, CW_CLOSE_ABNORMAL); /* its consumer frees what it held */
+    c->flags &= (uint16_t)~CW_CF_CONSUMER;
+    c->state = CW_ST_HTTP;
+    cw_rt.stats.conns_http++;
+    http_answer(c, 503, "connect did not decide before the handshake deadline");
+}
+
+static int tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Header lines for the 101: "Name: value\r\n" each, names chanwire owns
+ * refused. Returns their length, or CW_EINVAL / CW_ETOOBIG. */
+static long check_headers(const char *h)
+{
+    size_t n = strlen(h);
+    if (n > CW_ACCEPT_HEADERS_MAX)
+        return CW_ETOOBIG;
+    for (size_t i = 0; i < n;) {
+        size_t name = i;
+        while (i < n && tchar((unsigned char)h[i]))
+            i++;
+        if (i == name || i >= n || h[i] != ':')
+            return CW_EINVAL;
+        size_t nl = i - name;
+        if ((nl == 7 && strncasecmp(h + name, "upgrade", 7) == 0) ||
+            (nl == 10 && strncasecmp(h + name, "connection", 10) == 0) ||
+            (nl >= 14 && strncasecmp(h + name, "sec-websocket-", 14) == 0))
+            return CW_EINVAL;
+        for (i++; i < n && h[i] != '\r'; i++)
+            if (((unsigned char)h[i] < 0x20 && h[i] != '\t') || h[i] == 0x7f)
+                return CW_EINVAL;
+        if (i + 1 >= n || h[i + 1] != '\n')
+            return CW_EINVAL;
+        i += 2;
+    }
+    return (long)n;
+}
+
+static int set_headers(const char *headers)
+{
+    long n = headers ? check_headers(headers) : 0;
+    if (n < 0)
+        return (int)n;
+    memcpy(extra_headers, headers ? headers : "", (size_t)n);
+    extra_len = (size_t)n;
+    return 0;
+}
+
+int cw_accept_headers(cw_conn *c, const char *headers)
+{
+    if (!c || c->state != CW_ST_OPEN || !cw_conn_request(c) || (c->flags & CW_CF_UPGRADED))
+        return CW_ECLOSED;
+    return set_headers(headers);
+}
+
+static int pending(const cw_conn *c)
+{
+    return c && c->state == CW_ST_OPEN && (c->flags & CW_CF_PENDING) &&
+           !(c->flags & CW_CF_NOTIFIED);
+}
+
+int cw_accept(cw_conn *c, const char *subprotocol, const char *headers)
+{
+    if (!pending(c))
+        return c && c->state == CW_ST_OPEN && !(c->flags & CW_CF_NOTIFIED) ? CW_EINVAL
+                                                                           : CW_ECLOSED;
+    cw_http_req *r = c->hold.req;
+    if (subprotocol && cw_accept_subprotocol(c, subprotocol) < 0)
+        return CW_ENOENT;
+    int rc = set_headers(headers);
+    if (rc < 0)
+        return rc;
+    int k = cw_http_find(r, "sec-websocket-key", NULL);
+    cw_handshake hs;
+    hs.status = 101;
+    hs.why = NULL;
+    cw_handshake_accept_key(r->data + r->hdr[k].value.off, r->hdr[k].value.len, hs.accept);
+    c->flags &= (uint16_t)~CW_CF_PENDING;
+    reply_upgrade(c, r, &hs);
+    return c->state == CW_ST_OPEN ? 0 : CW_ENOMEM;
+}
+
+int cw_refuse(cw_conn *c, int status)
+{
+    if (!pending(c))
+        return c && c->state == CW_ST_OPEN && !(c->flags & CW_CF_NOTIFIED) ? CW_EINVAL
+                                                                           : CW_ECLOSED;
+    if (status < 400 || status > 599)
+        return CW_EINVAL;
+    c->flags &= (uint16_t)~CW_CF_PENDING;
+    refuse(c, status);
+    return 0;
+}
+
+cw_conn_ref cw_conn_ref_of(cw_conn *c)
+{
+    unsigned id = cw_conn_id(c);
+    cw_conn_ref ref = {id, conn_gen[id]};
+    return ref;
+}
+
+cw_conn *cw_conn_get(cw_conn_ref ref)
+{
+    if (ref.slot >= conn_pool.bump || conn_gen[ref.slot] != ref.gen)
+        return NULL;
+    cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)ref.slot * conn_pool.block_size);
+    if (c->state == CW_ST_FREE || c->state == CW_ST_CLOSED || !(c->flags & CW_CF_CONSUMER) ||
+        (c->flags & CW_CF_NOTIFIED))
+        return NULL;
+    return c;
+}
+#endif /* CONFIG_DEFERRED_ACCEPT */
 
 static void read_http(cw_conn *c)
 {
@@ -1075,6 +1291,12 @@ static void flush(cw_conn *c)
 {
     struct iovec iov[IOV_BATCH];
     size_t sent = 0;
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    if (c->flags & CW_CF_PENDING) {
+        update_interest(c); /* what it sends waits behind the 101 */
+        return;
+    }
+#endif
     while (c->tx.head) {
         int n = cw_txq_iov(&c->tx, iov, IOV_BATCH);
         size_t want = 0;
@@ -1235,6 +1457,13 @@ static void on_io(struct cw_io *io, unsigned events)
         read_http(c);
         break;
     case CW_ST_OPEN:
+#if defined(CONFIG_DEFERRED_ACCEPT)
+        if (c->flags & CW_CF_PENDING) {
+            read_pending(c);
+            break;
+        }
+#endif
+        /* fall through */
     case CW_ST_CLOSING:
         if (!rx_paused(c))
             read_ws(c);
@@ -1261,6 +1490,12 @@ static void on_timer(struct cw_wheel_timer *t)
         drop(c, 0);
         break;
     case CW_ST_OPEN: {
+#if defined(CONFIG_DEFERRED_ACCEPT)
+        if (c->flags & CW_CF_PENDING) {
+            pending_expired(c);
+            break;
+        }
+#endif
         uint32_t now = now32(), idle = now - c->last_rx_ms;
         uint32_t ping = cw_rt.opt.ping_interval_ms, pong = cw_rt.opt.pong_timeout_ms;
         uint32_t next = UINT32_MAX;
@@ -1437,6 +1672,11 @@ void cw_conn_close_all(int code, const char *reason)
 {
     for (uint32_t i = 0; i < conn_pool.bump; i++) {
         cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+#if defined(CONFIG_DEFERRED_ACCEPT)
+        if (c->state == CW_ST_OPEN && (c->flags & CW_CF_PENDING))
+            drop(c, code); /* no 101 yet: nothing to close politely */
+        else
+#endif
         if (c->state == CW_ST_OPEN)
             start_close(c, code, reason);
         else if (c->state == CW_ST_HTTP)
@@ -1464,6 +1704,9 @@ void cw_conn_fanout_begin(cw_conn_fanout *f, const void *data, size_t len)
     f->len = len;
     f->shared = NULL;
     f->invalid = 0;
+#if defined(CONFIG_JSON)
+    f->typed = NULL;
+#endif
     f->outer = fanout_now;
     fanout_now = f;
 }
@@ -1473,6 +1716,10 @@ void cw_conn_fanout_end(cw_conn_fanout *f)
     fanout_now = f->outer;
     if (f->shared)
         cw_txq_shared_unref(f->shared);
+#if defined(CONFIG_JSON)
+    if (f->typed)
+        cw_txq_shared_unref(f->typed);
+#endif
 }
 
 /* The fan-out's body, forwarded unchanged: encoded (and its UTF-8 checked)
@@ -1508,6 +1755,82 @@ int cw_send_text(cw_conn *c, const char *data, size_t len)
     return cw_conn_send_frame(c, CW_OP_TEXT, data, len);
 }
 
+#if defined(CONFIG_JSON)
+int cw_send_json(cw_conn *c, cw_json_w *w)
+{
+    long n = cw_json_w_finish(w);
+    if (n < 0)
+        return (int)n;
+    return cw_send_text(c, w->buf, (size_t)n);
+}
+
+static int is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+int cw_send_event_json(cw_conn *c, const char *type, const void *data, size_t len)
+{
+    const char *d = data;
+    size_t tn = 0;
+    for (; type[tn]; tn++) {
+        char ch = type[tn];
+        if (tn >= 64 || !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                          (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'))
+            return CW_EINVAL;
+    }
+    cw_json_val v;
+    int rc = cw_json_get(d, len, "type", &v);
+    if (tn == 0 || (rc != 0 && rc != CW_ENOENT))
+        return CW_EINVAL; /* no type, or data is not a JSON object */
+    if (rc == 0)
+        return cw_send_text(c, d, len); /* it says its type itself */
+    /* {"type":"t", then the object's keys after its '{' (no copy of them
+     * here: both parts go into the queue as one frame). */
+    size_t i = 0;
+    while (d[i] != '{')
+        i++;
+    size_t j = i + 1;
+    while (is_ws(d[j]))
+        j++;
+    uint8_t head[CW_FRAME_MAX_HEADER + 80];
+    char pre[80];
+    int pn = snprintf(pre, sizeof pre, "{\"type\":\"%s\"%s", type, d[j] == '}' ? "" : ",");
+    size_t tail = len - i - 1, plen = (size_t)pn + tail;
+    if (c->state != CW_ST_OPEN)
+        return CW_ECLOSED;
+    if (plen > cw_rt.opt.sendq_max)
+        return CW_ETOOBIG;
+    size_t hl = cw_frame_header(head, CW_OP_TEXT, 1, plen, NULL);
+    memcpy(head + hl, pre, (size_t)pn);
+    cw_conn_fanout *f = fanout_now;
+    if (f && (const void *)d == f->data && len == f->len) {
+        /* A group event forwarded by every member: one frame for all. */
+        if (f->typed && strcmp(f->typed_as, type) != 0) {
+            cw_txq_shared_unref(f->typed);
+            f->typed = NULL;
+        }
+        if (!f->typed && (f->typed = cw_txq_shared_new(hl + plen)) != NULL) {
+            memcpy(f->typed->data, head, hl + (size_t)pn);
+            memcpy(f->typed->data + hl + (size_t)pn, d + i + 1, tail);
+            memcpy(f->typed_as, type, tn + 1);
+        }
+        if (f->typed)
+            return cw_conn_queue_shared(c, f->typed);
+        /* no buffer to share: a copy of its own, as below */
+    }
+    if (queue_overflows(c, hl + plen))
+        return CW_EFULL;
+    if (tx_append(c, head, hl + (size_t)pn, d + i + 1, tail, 0) < 0) {
+        fail(c, CW_CLOSE_TRY_AGAIN, "no buffer to send");
+        return CW_ENOMEM;
+    }
+    cw_rt.stats.msgs_out++;
+    mark_dirty(c);
+    return 0;
+}
+#endif
+
 int cw_send_binary(cw_conn *c, const void *data, size_t len)
 {
     return cw_conn_send_frame(c, CW_OP_BINARY, data, len);
@@ -1521,6 +1844,10 @@ int cw_close(cw_conn *c, int code, const char *reason)
         return CW_EINVAL;
     if (c->state != CW_ST_OPEN)
         return CW_ECLOSED;
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    if (c->flags & CW_CF_PENDING)
+        return cw_refuse(c, 403);
+#endif
     if (cw_conn_request(c)) {
         /* Inside connect: closing means refusing the upgrade (403). */
         c->close_code = (uint16_t)code;

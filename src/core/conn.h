@@ -41,7 +41,8 @@ enum {
     CW_CF_STALLED = 1u << 11,   /* the socket took less than we queued: tx.owed
                                  * must leave within the pong timeout of tx_since */
     CW_CF_OVER_ADDR = 1u << 12, /* a reject slot for an address over its share: 429 */
-    CW_CF_TLS_SHARE = 1u << 13  /* counts a TLS session against its address */
+    CW_CF_TLS_SHARE = 1u << 13, /* counts a TLS session against its address */
+    CW_CF_PENDING = 1u << 14    /* connect answered CW_PENDING: no 101 yet */
 };
 
 /* One slot per connection, every byte of it paid 10,000 times on a busy
@@ -111,12 +112,17 @@ void cw_conn_share_give(cw_conn *c, unsigned kind);
 /* A group fan-out hands its event body to the connection layer for as
  * long as it runs (begin .. end, nested fan-outs stack): members whose
  * event handler sends that body on unchanged with cw_send_text share one
- * encoded frame, built (and its UTF-8 checked) on the first such send. */
+ * encoded frame, built (and its UTF-8 checked) on the first such send;
+ * those that send it with cw_send_event_json share another. */
 typedef struct cw_conn_fanout {
     const uint8_t *data;
     size_t len;
     cw_txq_shared *shared;
     int invalid;                  /* not UTF-8: every such send fails alike */
+#if defined(CONFIG_JSON)
+    cw_txq_shared *typed;         /* {"type":..., body's keys} */
+    char typed_as[65];            /* the type it was built with */
+#endif
     struct cw_conn_fanout *outer; /* the fan-out this one runs inside */
 } cw_conn_fanout;
 void cw_conn_fanout_begin(cw_conn_fanout *f, const void *data, size_t len);
@@ -128,6 +134,16 @@ void cw_conn_fanout_end(cw_conn_fanout *f);
 /* A consumer's connection ended, or its connect was refused, after its
  * disconnect callback: drop what it held above this layer (its groups). */
 void cw_conn_on_closed(void (*fn)(cw_conn *c));
+/* A consumer that lists groups (cw_consumer.groups) is being opened, before
+ * its connect: join them. Returns 0, or the HTTP status that refuses the
+ * upgrade (what was joined is dropped through the closed upcall). Without
+ * it (no CONFIG_GROUPS) such a consumer is refused with 500. */
+void cw_conn_on_open(int (*fn)(cw_conn *c));
+#if defined(CONFIG_APP_TIMERS)
+/* c's consumer is gone (after disconnect, or refused): its timers stop.
+ * Defined by core/app_timer.c, called here. */
+void cw_app_timers_conn_closed(cw_conn *c);
+#endif
 /* The body of GET /stats: "name value" lines into out; their length.
  * Required in builds with CONFIG_STATS_ENDPOINT (cw_server_init sets it). */
 void cw_conn_on_report(size_t (*fn)(char *out, size_t cap));

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* reactor.c: one poller, one timer wheel, one loop. Timers live in
  * CONFIG_TIMER_SLOTS circular lists indexed by due tick; a bitmap of
- * non-empty slots gives the next wake-up without walking the wheel. */
+ * non-empty slots gives the next wake-up without walking the wheel. With
+ * CONFIG_APP_TIMERS the application's millisecond timers (app_timer.c)
+ * share the wait and run after the wheel. */
 #include "core/reactor.h"
 #include "cw_config.h"
 #include "port.h"
@@ -13,13 +15,15 @@
 
 #define SLOTS CONFIG_TIMER_SLOTS
 #define TICK CONFIG_TIMER_TICK_MS
-#if (SLOTS & (SLOTS - 1)) != 0
-#error "CONFIG_TIMER_SLOTS must be a power of two"
-#endif
+/* a power of two: src/config_check.h */
 #define MAX_EVENTS 256
 
 static struct cw_wheel_timer wheel[SLOTS]; /* list heads (sentinels) */
-static uint64_t busy[(SLOTS + 63) / 64];
+/* One bit per slot, in words of the machine's width: 64-bit words cost a
+ * 32-bit target a libgcc call (__ctzdi2) and pairs of shifts. */
+typedef unsigned long bword;
+#define BW ((uint32_t)(sizeof(bword) * 8))
+static bword busy[(SLOTS + BW - 1) / BW];
 static uint32_t done_tick; /* every tick up to this one has been processed */
 static uint64_t now_ms;
 static void (*after_batch)(void);
@@ -112,7 +116,7 @@ static void unlink_timer(struct cw_wheel_timer *t)
     t->next = t->prev = NULL;
     unsigned s = t->due & (SLOTS - 1);
     if (wheel[s].next == &wheel[s])
-        busy[s / 64] &= ~(1ull << (s % 64));
+        busy[s / BW] &= ~(1ul << (s % BW));
 }
 
 void cw_wheel_cancel(struct cw_wheel_timer *t)
@@ -155,27 +159,27 @@ void cw_wheel_arm(struct cw_wheel_timer *t, uint32_t delay_ms, cw_wheel_fn fn)
     t->prev = head->prev;
     head->prev->next = t;
     head->prev = t;
-    busy[(due & (SLOTS - 1)) / 64] |= 1ull << ((due & (SLOTS - 1)) % 64);
+    busy[(due & (SLOTS - 1)) / BW] |= 1ul << ((due & (SLOTS - 1)) % BW);
 }
 
-#define WORDS ((SLOTS + 63) / 64)
+#define WORDS ((SLOTS + BW - 1) / BW)
 
 /* Distance from slot `start` to the first non-empty slot at or after it,
  * going round the wheel; -1 when every slot is empty. Scans the bitmap a
  * word at a time: this runs before every wait, so it must be cheap. */
 static int first_busy(uint32_t start)
 {
-    uint32_t w = start / 64, b = start % 64;
-    uint64_t word = busy[w] & (~0ull << b);
+    uint32_t w = start / BW, b = start % BW;
+    bword word = busy[w] & (~0ul << b);
     for (uint32_t k = 0; k <= WORDS; k++) {
         if (word) {
-            uint32_t s = (w * 64 + (uint32_t)__builtin_ctzll(word)) & (SLOTS - 1);
+            uint32_t s = (w * BW + (uint32_t)__builtin_ctzl(word)) & (SLOTS - 1);
             return (int)((s - start) & (SLOTS - 1));
         }
         w = (w + 1) % WORDS;
         word = busy[w];
         if (k + 1 == WORDS) /* back at the start word: only the slots before start */
-            word &= b ? (1ull << b) - 1 : 0;
+            word &= b ? (1ul << b) - 1 : 0;
     }
     return -1;
 }
@@ -210,7 +214,7 @@ static void fire_slot(uint32_t tick)
         }
     }
     if (head->next == head)
-        busy[(tick & (SLOTS - 1)) / 64] &= ~(1ull << ((tick & (SLOTS - 1)) % 64));
+        busy[(tick & (SLOTS - 1)) / BW] &= ~(1ul << ((tick & (SLOTS - 1)) % BW));
     while (expired.next != &expired) {
         struct cw_wheel_timer *t = expired.next;
         t->prev->next = t->next;
@@ -235,21 +239,50 @@ static void run_timers(void)
     }
 }
 
+int cw_reactor_timeout(void)
+{
+    int timeout = next_timeout();
+#if defined(CONFIG_APP_TIMERS)
+    int app = cw_app_timers_timeout();
+    if (app >= 0 && (timeout < 0 || app < timeout))
+        timeout = app;
+#endif
+    return timeout;
+}
+
+#if defined(CONFIG_WATCHES)
+static uint32_t batches;
+
+uint32_t cw_reactor_batch(void)
+{
+    return batches;
+}
+#endif
+
 int cw_reactor_run_once(int max_wait_ms)
 {
     static cw_port_event ev[MAX_EVENTS];
-    int timeout = next_timeout();
+    int timeout = cw_reactor_timeout();
     if (max_wait_ms >= 0 && (timeout < 0 || timeout > max_wait_ms))
         timeout = max_wait_ms;
     int n = cw_port_poller_wait(ev, MAX_EVENTS, timeout);
     now_ms = cw_port_now_ms();
     if (n < 0)
         return -1;
+#if defined(CONFIG_WATCHES)
+    batches++; /* odd while the events of this wait are handed out */
+#endif
     for (int i = 0; i < n; i++) {
         struct cw_io *io = ev[i].udata;
         io->fn(io, ev[i].events);
     }
+#if defined(CONFIG_WATCHES)
+    batches++;
+#endif
     run_timers();
+#if defined(CONFIG_APP_TIMERS)
+    cw_app_timers_run(now_ms);
+#endif
     if (after_batch)
         after_batch();
     return 0;

@@ -6,6 +6,8 @@
 #ifndef CW_REACTOR_H
 #define CW_REACTOR_H
 
+#include "cw_config.h"
+
 #include <stdint.h>
 
 struct cw_io;
@@ -47,6 +49,21 @@ static inline int cw_wheel_armed(const struct cw_wheel_timer *t)
 {
     return t->next != 0;
 }
+
+#if defined(CONFIG_APP_TIMERS)
+/* The application's millisecond timers (core/app_timer.c), which the loop
+ * serves after its wheel: ms until the next is due (-1: none armed), and
+ * firing every one due at now. */
+int cw_app_timers_timeout(void);
+void cw_app_timers_run(uint64_t now);
+#endif
+/* The wait cw_reactor_run_once would make with max_wait_ms -1: ms until
+ * the next timer (wheel or application), -1 when none is armed. */
+int cw_reactor_timeout(void);
+/* Counts up twice per iteration: odd while the events of one wait are
+ * handed out (a slot given up then is not handed out again before the
+ * count moves on: events for it may still come), even otherwise. */
+uint32_t cw_reactor_batch(void);
 
 /* Milliseconds on the monotonic clock, read once per loop iteration. */
 uint64_t cw_reactor_now(void);

@@ -621,6 +621,17 @@ void cw_json_w_raw(cw_json_w *w, const char *json, size_t n)
     put(w, json, n);
 }
 
+void cw_json_w_value(cw_json_w *w, const cw_json_val *v)
+{
+    /* The reader checked the value when it found it: no second scan. */
+    if (!v || v->type == CW_JSON_NONE || !v->ptr || v->len == 0) {
+        misuse(w);
+        return;
+    }
+    value_sep(w);
+    put(w, v->ptr, v->len);
+}
+
 long cw_json_w_finish(cw_json_w *w)
 {
     if (w->err == 1 || w->len >= w->cap)

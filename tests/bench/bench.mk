@@ -88,3 +88,12 @@ bench-record:
 	$(Q)python3 tests/bench/test_callgrind.py --build $(BUILD_ROOT)/host --board host --update
 	$(Q)$(MAKE) --no-print-directory BOARD=host-poll all
 	$(Q)python3 tests/bench/test_callgrind.py --build $(BUILD_ROOT)/host-poll --board host-poll --update
+
+# make bench-loop: instructions per application timer fire and per post
+# (tests/bench/loopcost.c under callgrind, tests/bench/loopcost.sh).
+.PHONY: bench-loop
+$(B)/bench/loopcost: $(B)/obj/tests/bench/loopcost.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(EXTRA_LIBS)
+bench-loop: $(B)/bench/loopcost
+	$(Q)sh tests/bench/loopcost.sh $(B)/bench/loopcost

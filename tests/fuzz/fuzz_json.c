@@ -4,7 +4,8 @@
  *    valid object and never says "invalid" about one; every value it finds
  *    is itself valid JSON inside the document, of the type its first byte
  *    says; strings unescape to valid UTF-8 that the writer escapes back to
- *    the same string; integers agree with the number reader.
+ *    the same string; integers agree with the number reader; a value
+ *    forwarded with cw_json_w_value comes back byte for byte.
  *  writer: the rest is a program of writer calls. Oracle: whatever
  *    cw_json_w_finish accepts is valid JSON (or empty). */
 #include "fuzz.h"
@@ -71,6 +72,22 @@ static void check_value(const char *doc, size_t len, const cw_json_val *v)
     int want = c == '"' ? CW_JSON_STRING : c == '{' ? CW_JSON_OBJECT : c == '[' ? CW_JSON_ARRAY
              : c == 't' || c == 'f' ? CW_JSON_BOOL : c == 'n' ? CW_JSON_NULL : CW_JSON_NUMBER;
     FUZZ_ASSERT(v->type == want);
+    /* Forwarded as received (cw_json_w_value) inside {"v": ...}: valid,
+     * only the wrapper longer, and read back as the same bytes. */
+    static char fwd[70016];
+    if (v->len + 7 <= sizeof fwd) {
+        cw_json_w w;
+        cw_json_w_init(&w, fwd, sizeof fwd);
+        cw_json_w_object(&w);
+        cw_json_w_key(&w, "v");
+        cw_json_w_value(&w, v);
+        cw_json_w_end(&w);
+        long fl = cw_json_w_finish(&w);
+        FUZZ_ASSERT(fl == (long)v->len + 6 && cw_json_valid(fwd, (size_t)fl));
+        cw_json_val back;
+        FUZZ_ASSERT(cw_json_get(fwd, (size_t)fl, "v", &back) == 0);
+        FUZZ_ASSERT(back.len == v->len && memcmp(back.ptr, v->ptr, v->len) == 0);
+    }
     switch (v->type) {
     case CW_JSON_STRING:
         check_string(v);

@@ -19,6 +19,7 @@ rm -f "$dest.log"
 for f in usr/sbin/chanwired usr/bin/chanwire-send usr/include/chanwire.h usr/lib/libchanwire.a \
          usr/lib/pkgconfig/chanwire.pc usr/share/man/man8/chanwired.8 \
          usr/share/man/man1/chanwire-send.1 usr/share/chanwire/www/index.html \
+         usr/share/chanwire/www/status/index.html usr/share/chanwire/www/status/status.js \
          etc/default/chanwired etc/init.d/S50chanwired usr/lib/systemd/system/chanwired.service \
          usr/lib/sysusers.d/chanwire.conf; do
     [ -f "$dest/$f" ] && ok "/$f" || bad "/$f missing"

@@ -550,6 +550,75 @@ static void deadlines_allocate_nothing(void)
     compare_runs(args, timer_traffic, "handshake/ping/pong/close deadlines, back-pressure");
 }
 
+/* ---- the application loop API (tests/apps/loopapp.c) ---- */
+
+/* Reads n text messages on a fresh connection to path; 0 when all came. */
+static int loop_read(int port, const char *path, int n, char *last, size_t cap)
+{
+    static uint8_t b[8192];
+    cw_wsc c;
+    cw_wsc_init(&c, b, sizeof b);
+    int rc = cw_wsc_open(&c, port, path);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        int op;
+        size_t len;
+        rc = cw_wsc_recv_message(&c, &op, (uint8_t *)last, cap - 1, &len);
+        if (rc == 0)
+            last[len] = 0;
+    }
+    if (rc < 0 && !strstr(path, "refuse"))
+        fprintf(stderr, "    %s: %s\n", path, c.err);
+    cw_wsc_close_socket(&c, 0);
+    return rc;
+}
+
+/* Timers tied to connections, deferred accepts decided by a timer and by a
+ * thread's post, a refusal, a client leaving while pending, the pipe watch
+ * and posts hammered from threads: each a few times over. */
+static void loop_traffic(int port)
+{
+    char last[256];
+    for (int round = 0; round < 3; round++) {
+        OK(NULL, loop_read(port, "/ws/tick/?n=10&ms=3", 10, last, sizeof last));
+        OK(NULL, loop_read(port, "/ws/defer/?how=accept&ms=10", 1, last, sizeof last));
+        OK(NULL, loop_read(port, "/ws/defer/?how=post&ms=10", 1, last, sizeof last));
+        CHECK(loop_read(port, "/ws/defer/?how=refuse&ms=5", 1, last, sizeof last) < 0);
+        OK(NULL, loop_read(port, "/ws/pipe/", 21, last, sizeof last));
+        CHECK(strcmp(last, "hup") == 0);
+        OK(NULL, loop_read(port, "/ws/posts/?n=3000", 1, last, sizeof last));
+        CHECK(strncmp(last, "posts 6000 ", 11) == 0);
+        static uint8_t b[4096];
+        cw_wsc c;
+        cw_wsc_init(&c, b, sizeof b);
+        char key[CW_WSC_KEY_LEN + 1];
+        if (cw_wsc_connect(&c, port) == 0 &&
+            cw_wsc_handshake_send(&c, "/ws/defer/?how=accept&ms=30", NULL, key) == 0) {
+            sleep_ms(5);
+            cw_wsc_close_socket(&c, 1); /* leaves while pending */
+        }
+        sleep_ms(40);
+    }
+out:;
+}
+
+static void loop_api_allocates_nothing(void)
+{
+    static char path[1024];
+    snprintf(path, sizeof path, "%s", counting);
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0),
+             "loopapp-counting");
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "note: %s not built (a build without the whole application loop API): "
+                        "nothing of it to count\n", path);
+        return;
+    }
+    const char *saved = counting;
+    counting = path;
+    compare_runs(NULL, loop_traffic, "timers, deferred accepts, watches, posts from threads");
+    counting = saved;
+}
+
 static void run(const char *name, void (*fn)(void))
 {
     dumped = 0;
@@ -578,5 +647,6 @@ int main(void)
     run("shim_sees_daemon_allocations", shim_sees_daemon_allocations);
     run("traffic_allocates_nothing", traffic_allocates_nothing);
     run("deadlines_allocate_nothing", deadlines_allocate_nothing);
+    run("loop_api_allocates_nothing", loop_api_allocates_nothing);
     return cw_unit_done();
 }

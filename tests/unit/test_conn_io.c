@@ -5,7 +5,8 @@
  * until receive returns) and a connect that sends a large frame (which
  * must follow the 101, and never reach a client that connect refuses); a
  * message that trickles in is cut at its deadline, one that arrives in
- * time is not. */
+ * time is not; a consumer that lists groups goes through the open upcall
+ * before its connect (500 without one, its refusal undone). */
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/txq.h"
@@ -160,7 +161,7 @@ static void receive_after_send_failure(cw_conn *c, const cw_msg *m)
     recv_data_intact = m->len == 11 && memcmp(m->data, "hello world", 11) == 0;
 }
 
-static const cw_consumer failing_receiver = {NULL, receive_after_send_failure, NULL, NULL};
+static const cw_consumer failing_receiver = {NULL, receive_after_send_failure, NULL, NULL, NULL};
 
 static void message_survives_a_failed_send_in_receive(void)
 {
@@ -194,7 +195,7 @@ static int connect_sends_big_frame(cw_conn *c)
     return refuse_after_sending ? 403 : 0;
 }
 
-static const cw_consumer big_sender = {connect_sends_big_frame, NULL, NULL, NULL};
+static const cw_consumer big_sender = {connect_sends_big_frame, NULL, NULL, NULL, NULL};
 
 static uint8_t wire[sizeof big + 4096];
 
@@ -245,7 +246,7 @@ static void echo_receive(cw_conn *c, const cw_msg *m)
     cw_send_binary(c, m->data, m->len);
 }
 
-static const cw_consumer echoer = {NULL, echo_receive, NULL, NULL};
+static const cw_consumer echoer = {NULL, echo_receive, NULL, NULL, NULL};
 
 /* Opens an echo connection with the given deadline; the client's end. */
 static int open_echo(unsigned timeout_ms)
@@ -262,8 +263,17 @@ static int open_echo(unsigned timeout_ms)
 static void trickled_message_is_cut_at_its_deadline(void)
 {
     int fd = open_echo(300);
-    uint8_t hdr[8] = {0x82, 0x80 | 126, 1000 >> 8, 1000 & 255, 0, 0, 0, 0};
-    CHECK(write(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr);
+    /* 1000 bytes, or the longest message allowed (125 at least: still more
+     * than the trickle sends) */
+    const unsigned len = CONFIG_MAX_MESSAGE_SIZE < 1000 ? CONFIG_MAX_MESSAGE_SIZE : 1000;
+    uint8_t hdr[8] = {0x82, 0x80 | 126, (uint8_t)(len >> 8), (uint8_t)(len & 255), 0, 0, 0, 0};
+    size_t hn = sizeof hdr;
+    if (len <= 125) { /* the 7-bit length form, as a client must use */
+        hdr[1] = (uint8_t)(0x80 | len);
+        hdr[2] = hdr[3] = 0; /* the mask */
+        hn = 6;
+    }
+    CHECK(write(fd, hdr, hn) == (ssize_t)hn);
     uint8_t got[64];
     ssize_t n = -1;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -314,8 +324,79 @@ static void message_in_time_is_not_cut(void)
     teardown();
 }
 
+/* ---- a consumer's listed groups: the open upcall ---- */
+
+static int opened, connected, closed_calls, open_answer;
+
+static int fake_open(cw_conn *c)
+{
+    (void)c;
+    opened++;
+    CHECK_EQ(connected, 0); /* before connect, as Channels joins them */
+    return open_answer;
+}
+
+static void fake_closed(cw_conn *c)
+{
+    (void)c;
+    closed_calls++;
+}
+
+static int count_connect(cw_conn *c)
+{
+    (void)c;
+    connected++;
+    return 0;
+}
+
+static const char *const some_groups[] = {"g", NULL};
+static const cw_consumer grouped = {count_connect, NULL, NULL, NULL, some_groups};
+
+/* The status line the server answers the upgrade with ("101", "503"). */
+static void upgrade_answers(const char *status)
+{
+    opened = connected = closed_calls = 0;
+    int fd = open_and_request();
+    size_t n = read_all(fd, wire, sizeof wire);
+    CHECK(n > 12 && memcmp(wire + 9, status, 3) == 0);
+    close(fd);
+    spin(3);
+}
+
+static void listed_groups_go_through_the_open_upcall(void)
+{
+    setup(&grouped);
+    /* Nothing registered (a build without groups): 500, connect not run. */
+    cw_conn_on_open(NULL);
+    cw_conn_on_closed(fake_closed);
+    upgrade_answers("500");
+    CHECK_EQ(connected, 0);
+    /* Registered: joined before connect, then the 101. */
+    cw_conn_on_open(fake_open);
+    open_answer = 0;
+    upgrade_answers("101");
+    CHECK_EQ(opened, 1);
+    CHECK_EQ(connected, 1);
+    /* A full table: the hook's status, no connect, what was joined dropped. */
+    open_answer = 503;
+    upgrade_answers("503");
+    CHECK_EQ(opened, 1);
+    CHECK_EQ(connected, 0);
+    CHECK_EQ(closed_calls, 1);
+    /* A consumer without a list never reaches the hook. */
+    teardown();
+    setup(&big_sender);
+    refuse_after_sending = 0;
+    upgrade_answers("101");
+    CHECK_EQ(opened, 0);
+    cw_conn_on_open(NULL);
+    cw_conn_on_closed(NULL);
+    teardown();
+}
+
 int main(void)
 {
+    RUN(listed_groups_go_through_the_open_upcall);
     RUN(message_survives_a_failed_send_in_receive);
     RUN(frame_from_connect_follows_the_101);
     RUN(refused_connect_sends_no_frame);

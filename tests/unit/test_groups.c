@@ -84,6 +84,11 @@ const char *cw_port_poller_name(void)
     return "fake";
 }
 
+int cw_port_poller_fd(void)
+{
+    return -1; /* a fake poller has no descriptor */
+}
+
 /* ---- what the consumer saw ---- */
 
 typedef struct {
@@ -129,8 +134,8 @@ static void disc_cb(cw_conn *c, int code)
         on_disconnect(c, code);
 }
 
-static const cw_consumer rec = {NULL, NULL, ev_cb, disc_cb};
-static const cw_consumer no_event = {NULL, NULL, NULL, disc_cb};
+static const cw_consumer rec = {NULL, NULL, ev_cb, disc_cb, NULL};
+static const cw_consumer no_event = {NULL, NULL, NULL, disc_cb, NULL};
 
 static void setup(void)
 {
@@ -205,6 +210,55 @@ static unsigned members_used(void)
     return m;
 }
 
+/* Whether this configuration holds what a case needs: `conns` open
+ * connections (each keeps its request buffer here, so at most NCONN) and
+ * `members` memberships in `groups` groups, `per_conn` of them on one
+ * connection (within its share, CONFIG_CONN_SHARE_PCT of the smaller
+ * table). When it does not (a small CONFIG_HTTP_BUFS, CONFIG_MAX_GROUPS or
+ * CONFIG_MAX_MEMBERSHIPS), the case cannot be set up: what the
+ * configuration answers instead is checked (the connection or membership
+ * past the bound is refused), and the case ends. Leaves the pools dirty: the
+ * case sets up again. */
+static int fits(const char *what, unsigned conns, unsigned members, unsigned per_conn,
+                unsigned groups)
+{
+    setup();
+    if (conns > NCONN) {
+        for (unsigned i = 0; i < NCONN; i++)
+            CHECK(conn_open(&rec) != NULL);
+        if (CONFIG_HTTP_BUFS <= CONFIG_MAX_CONNS)
+            CHECK(conn_open(&rec) == NULL); /* no request buffer left */
+        printf("%s: needs %u connections, this configuration holds %u here: checked the "
+               "refusal instead\n", what, conns, (unsigned)NCONN);
+        return 0;
+    }
+    cw_conn *a = conn_open(&rec);
+    CHECK(a != NULL);
+    if (!a)
+        return 0;
+    /* One connection in per_conn groups (all of them when the tables are
+     * smaller than the case), until the first refusal. */
+    int big = members <= CONFIG_MAX_MEMBERSHIPS && groups <= CONFIG_MAX_GROUPS;
+    unsigned want = big ? per_conn : CONFIG_MAX_MEMBERSHIPS + 1, k = 0;
+    int rc = 0;
+    char name[16];
+    while (k < want) {
+        snprintf(name, sizeof name, "p%u", k);
+        if ((rc = cw_group_add(a, name)) != 0)
+            break;
+        k++;
+    }
+    if (big && k == per_conn)
+        return 1;
+    CHECK_EQ(rc, CW_ENOMEM);
+    CHECK(k < per_conn || k < members || k < groups);
+    CHECK_EQ(members_used(), k);
+    printf("%s: needs %u memberships in %u groups, %u on one connection; this configuration "
+           "refused the membership %u: checked the refusal instead\n",
+           what, members, groups, per_conn, k + 1);
+    return 0;
+}
+
 /* The order in which conns received events since index from. */
 static int events_are(int from, cw_conn *const *who, int n)
 {
@@ -234,6 +288,8 @@ static size_t queued(cw_conn *c, uint8_t *out, size_t cap)
 
 static void test_add_discard(void)
 {
+    if (!fits(__func__, 2, 3, 2, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
     CHECK(a && b);
@@ -273,8 +329,11 @@ static void test_add_discard(void)
 
 static void test_names(void)
 {
+    if (!fits(__func__, 1, 1, 1, 1))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     char name[CONFIG_GROUP_NAME_MAX + 2];
@@ -322,6 +381,7 @@ static void test_add_when_not_open(void)
 {
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     static const uint8_t states[] = {CW_ST_HTTP, CW_ST_CLOSING, CW_ST_DRAIN, CW_ST_CLOSED};
@@ -340,10 +400,15 @@ static void test_add_when_not_open(void)
 static void test_group_table_full(void)
 {
     setup();
+    cw_rt.opt.conn_share_pct = 100; /* a few connections fill the table here */
     static cw_conn *cs[NCONN];
     unsigned per = (CONFIG_MAX_GROUPS + NCONN - 1) / NCONN;
-    for (unsigned i = 0; i < NCONN; i++)
+    for (unsigned i = 0; i < NCONN; i++) {
         cs[i] = conn_open(&rec);
+        CHECK(cs[i] != NULL);
+        if (!cs[i])
+            return;
+    }
     char name[32];
     for (unsigned g = 0; g < CONFIG_MAX_GROUPS; g++) {
         snprintf(name, sizeof name, "g%u", g);
@@ -359,10 +424,19 @@ static void test_group_table_full(void)
     CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
     CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
     CHECK_EQ(cw_group_send(&cw_srv, "one.more", "t", NULL, 0), 0);
-    /* an existing group takes another member */
-    CHECK_EQ(cw_group_add(cs[NCONN - 1], "g0"), 0);
-    CHECK_EQ(cw_group_send(&cw_srv, "g0", "t", NULL, 0), 2);
-    CHECK_EQ(cw_group_discard(cs[NCONN - 1], "g0"), 0);
+    /* an existing group takes another member, when a membership is left
+     * (CONFIG_MAX_MEMBERSHIPS above CONFIG_MAX_GROUPS) and g0 has room for
+     * another connection */
+    if (CONFIG_MAX_MEMBERSHIPS == CONFIG_MAX_GROUPS && NCONN > 1) {
+        CHECK_EQ(cw_group_add(cs[NCONN - 1], "g0"), CW_ENOMEM);
+    } else if (NCONN > 1) {
+        CHECK_EQ(cw_group_add(cs[NCONN - 1], "g0"), 0);
+        CHECK_EQ(cw_group_send(&cw_srv, "g0", "t", NULL, 0), 2);
+        CHECK_EQ(cw_group_discard(cs[NCONN - 1], "g0"), 0);
+    } else {
+        CHECK_EQ(cw_group_add(cs[0], "g0"), 0); /* already a member: nothing taken */
+        CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
+    }
     /* free every other group; the rest are still found */
     for (unsigned g = 0; g < CONFIG_MAX_GROUPS; g += 2) {
         snprintf(name, sizeof name, "g%u", g);
@@ -385,21 +459,42 @@ static void test_group_table_full(void)
 }
 
 /* Every membership from the pool: a new group is refused without leaking
- * the group it had to create, and so is a new member of an existing one. */
+ * the group it had to create, and so is a new member of an existing one.
+ * When the memberships do not fit the groups on the connections there are
+ * (CONFIG_MAX_MEMBERSHIPS above CONFIG_MAX_GROUPS times NCONN), the group
+ * table runs out first: that is refused, with memberships left. */
 static void test_member_table_full(void)
 {
     setup();
     cw_rt.opt.conn_share_pct = 100; /* a few connections fill the table here */
     static cw_conn *cs[NCONN];
     unsigned ngroups = (CONFIG_MAX_MEMBERSHIPS + NCONN - 1) / NCONN;
-    if (ngroups + 1 > CONFIG_MAX_GROUPS) {
-        printf("test_member_table_full: skipped (%d memberships need more than %d groups)\n",
-               CONFIG_MAX_MEMBERSHIPS, CONFIG_MAX_GROUPS);
+    for (unsigned i = 0; i < NCONN; i++) {
+        cs[i] = conn_open(&rec);
+        CHECK(cs[i] != NULL);
+        if (!cs[i])
+            return;
+    }
+    char name[32];
+    if (ngroups > CONFIG_MAX_GROUPS) {
+        for (unsigned k = 0; k < CONFIG_MAX_GROUPS * NCONN; k++) {
+            snprintf(name, sizeof name, "m%u", k / NCONN);
+            if (cw_group_add(cs[k % NCONN], name) != 0) {
+                CHECK_EQ(cw_group_add(cs[k % NCONN], name), 0);
+                return;
+            }
+        }
+        CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
+        CHECK_EQ(members_used(), CONFIG_MAX_GROUPS * NCONN);
+        CHECK(members_used() < CONFIG_MAX_MEMBERSHIPS);
+        CHECK_EQ(cw_group_add(cs[0], "fresh"), CW_ENOMEM);
+        CHECK_EQ(members_used(), CONFIG_MAX_GROUPS * NCONN);
+        for (unsigned i = 0; i < NCONN; i++)
+            cw_groups_discard_all(cs[i]);
+        CHECK_EQ(groups_used(), 0);
+        CHECK_EQ(members_used(), 0);
         return;
     }
-    for (unsigned i = 0; i < NCONN; i++)
-        cs[i] = conn_open(&rec);
-    char name[32];
     for (unsigned k = 0; k < CONFIG_MAX_MEMBERSHIPS; k++) {
         snprintf(name, sizeof name, "m%u", k / NCONN);
         if (cw_group_add(cs[k % NCONN], name) != 0) {
@@ -416,12 +511,21 @@ static void test_member_table_full(void)
     CHECK_EQ(cw_group_add(cs[0], "fresh"), CW_ENOMEM);
     CHECK_EQ(groups_used(), g_before);
     CHECK_EQ(cw_group_send(&cw_srv, "fresh", "t", NULL, 0), 0);
-    /* a new member of an existing group: refused */
-    CHECK_EQ(cw_group_discard(cs[0], "m1"), 0);
-    CHECK_EQ(cw_group_add(cs[1], "fresh"), 0); /* takes the freed membership */
-    CHECK_EQ(groups_used(), g_before + 1);
-    CHECK_EQ(cw_group_add(cs[0], "m1"), CW_ENOMEM);
-    CHECK_EQ(cw_group_send(&cw_srv, "m1", "t", NULL, 0), NCONN - 1);
+    if (ngroups >= 2 && NCONN >= 2 && ngroups < CONFIG_MAX_GROUPS) {
+        /* a new member of an existing group: refused */
+        CHECK_EQ(cw_group_discard(cs[0], "m1"), 0);
+        CHECK_EQ(cw_group_add(cs[1], "fresh"), 0); /* takes the freed membership */
+        CHECK_EQ(groups_used(), g_before + 1);
+        CHECK_EQ(cw_group_add(cs[0], "m1"), CW_ENOMEM);
+        CHECK_EQ(cw_group_send(&cw_srv, "m1", "t", NULL, 0), NCONN - 1);
+    } else {
+        /* one group, one connection, or no group left: the membership
+         * given back is taken again, and nothing past it */
+        CHECK_EQ(cw_group_discard(cs[0], "m0"), 0);
+        CHECK_EQ(members_used(), CONFIG_MAX_MEMBERSHIPS - 1);
+        CHECK_EQ(cw_group_add(cs[0], "m0"), 0);
+        CHECK_EQ(cw_group_add(cs[NCONN - 1], "fresh"), CW_ENOMEM);
+    }
     CHECK_EQ(members_used(), CONFIG_MAX_MEMBERSHIPS);
     for (unsigned i = 0; i < NCONN; i++)
         cw_groups_discard_all(cs[i]);
@@ -431,8 +535,11 @@ static void test_member_table_full(void)
 
 static void test_discard_all_on_close(void)
 {
+    if (!fits(__func__, 2, 4, 3, 3))
+        return;
     setup();
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
+    CHECK(a && b);
     if (!a || !b)
         return;
     CHECK_EQ(cw_group_add(a, "g1"), 0);
@@ -469,8 +576,11 @@ static void disconnect_leaves_one(cw_conn *c, int code)
 
 static void test_disconnect_sees_groups(void)
 {
+    if (!fits(__func__, 1, 2, 2, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     CHECK_EQ(cw_group_add(a, "g1"), 0);
@@ -488,9 +598,12 @@ static void test_disconnect_sees_groups(void)
 
 static void test_send_events(void)
 {
+    if (!fits(__func__, 5, 5, 1, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&rec);
     cw_conn *quiet = conn_open(&no_event), *other = conn_open(&rec);
+    CHECK(a && b && c && quiet && other);
     if (!a || !b || !c || !quiet || !other)
         return;
     CHECK_EQ(cw_group_add(b, "room"), 0);
@@ -529,10 +642,16 @@ static void three_members(void)
     fb = conn_open(&rec);
     fc = conn_open(&rec);
     fd = conn_open(&rec);
-    cw_group_add(fa, "g");
-    cw_group_add(fb, "g");
-    cw_group_add(fc, "g");
+    CHECK(fa && fb && fc && fd);
+    if (!fa || !fb || !fc || !fd)
+        return;
+    CHECK_EQ(cw_group_add(fa, "g"), 0);
+    CHECK_EQ(cw_group_add(fb, "g"), 0);
+    CHECK_EQ(cw_group_add(fc, "g"), 0);
 }
+
+/* The cases on three_members: four connections, up to four memberships. */
+#define THREE_FIT() fits(__func__, 4, 4, 1, 1)
 
 static void a_closes_c(cw_conn *c, const char *type)
 {
@@ -543,6 +662,8 @@ static void a_closes_c(cw_conn *c, const char *type)
 
 static void test_send_member_closes_later_one(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_closes_c;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
@@ -566,6 +687,8 @@ static void test_send_member_closes_later_one(void)
  * gone, slot freed after the batch) in the middle of the fan-out. */
 static void test_send_member_dropped_midway(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_closes_c;
     cw_buf_io_pool.limit = cw_buf_io_pool.used; /* every I/O block taken */
@@ -591,6 +714,8 @@ static void each_closes_itself(cw_conn *c, const char *type)
 
 static void test_send_members_close_themselves(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = each_closes_itself;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 3);
@@ -613,6 +738,8 @@ static void a_discards_b(cw_conn *c, const char *type)
 
 static void test_send_member_discards_another(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_discards_b;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
@@ -636,6 +763,8 @@ static void a_leaves_and_rejoins(cw_conn *c, const char *type)
 
 static void test_send_rejoin_and_newcomer_not_visited(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_leaves_and_rejoins;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 3);
@@ -661,6 +790,8 @@ static void a_replaces_last(cw_conn *c, const char *type)
 
 static void test_send_last_member_leaves(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_replaces_last;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 2);
@@ -684,6 +815,8 @@ static void a_empties_group(cw_conn *c, const char *type)
 
 static void test_send_group_emptied_midway(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_empties_group;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 1);
@@ -708,6 +841,8 @@ static void a_closes_group(cw_conn *c, const char *type)
 
 static void test_send_group_closed_midway(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_event = a_closes_group;
     CHECK_EQ(cw_group_send(&cw_srv, "g", "t", NULL, 0), 1);
@@ -731,8 +866,11 @@ static void resend(cw_conn *c, const char *type)
 
 static void test_nested_send_bounded(void)
 {
+    if (!fits(__func__, 1, 1, 1, 1))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     CHECK_EQ(cw_group_add(a, "g"), 0);
@@ -762,8 +900,11 @@ static void resend_track(cw_conn *c, const char *type)
 
 static void test_nested_send_refused_depth(void)
 {
+    if (!fits(__func__, 1, 1, 1, 1))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     CHECK_EQ(cw_group_add(a, "g"), 0);
@@ -784,8 +925,11 @@ static void ping_pong(cw_conn *c, const char *type)
 
 static void test_nested_ping_pong(void)
 {
+    if (!fits(__func__, 1, 2, 2, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     CHECK_EQ(cw_group_add(a, "g1"), 0);
@@ -799,9 +943,12 @@ static void test_nested_ping_pong(void)
 
 static void test_broadcast_one_frame(void)
 {
+    if (!fits(__func__, 4, 4, 1, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&no_event);
     cw_conn *d = conn_open(&rec);
+    CHECK(a && b && c && d);
     if (!a || !b || !c || !d)
         return;
     cw_group_add(a, "g");
@@ -858,14 +1005,17 @@ static void copy_cb(cw_conn *c, const char *type, const uint8_t *data, size_t le
     cw_send_text(c, copy, len);
 }
 
-static const cw_consumer forwarder = {NULL, NULL, forward_cb, NULL};
-static const cw_consumer copier = {NULL, NULL, copy_cb, NULL};
+static const cw_consumer forwarder = {NULL, NULL, forward_cb, NULL, NULL};
+static const cw_consumer copier = {NULL, NULL, copy_cb, NULL, NULL};
 
 static void test_send_forwarded_body_shared(void)
 {
+    if (!fits(__func__, 3, 3, 1, 1))
+        return;
     setup();
     nforward = 0;
     cw_conn *a = conn_open(&forwarder), *b = conn_open(&forwarder), *c = conn_open(&copier);
+    CHECK(a && b && c);
     if (!a || !b || !c)
         return;
     cw_group_add(a, "room");
@@ -905,9 +1055,12 @@ static void test_send_forwarded_body_shared(void)
  * copied into each member's own blocks instead: nobody is closed. */
 static void test_broadcast_refs_exhausted_copies(void)
 {
+    if (!fits(__func__, 2, 2, 1, 1))
+        return;
     setup();
     nforward = 0;
     cw_conn *a = conn_open(&rec), *b = conn_open(&forwarder);
+    CHECK(a && b);
     if (!a || !b)
         return;
     cw_group_add(a, "g");
@@ -936,8 +1089,11 @@ static void test_broadcast_refs_exhausted_copies(void)
 
 static void test_broadcast_refusals(void)
 {
+    if (!fits(__func__, 1, 1, 1, 1))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     cw_group_add(a, "g");
@@ -963,10 +1119,37 @@ static void test_broadcast_refusals(void)
  * group table: it cannot fill the tables for the others. */
 static void test_membership_share_per_connection(void)
 {
+#if CONFIG_MAX_GROUPS <= 8 || CONFIG_MAX_MEMBERSHIPS < 8
+    {
+        /* Tables smaller than the case's 8: the same rule on them. */
+        setup();
+        cw_rt.opt.conn_share_pct = 25;
+        cw_conn *a = conn_open(&rec);
+        CHECK(a);
+        if (!a)
+            return;
+        unsigned tables = CONFIG_MAX_GROUPS < CONFIG_MAX_MEMBERSHIPS ? CONFIG_MAX_GROUPS
+                                                                     : CONFIG_MAX_MEMBERSHIPS;
+        unsigned share = tables * 25 / 100 ? tables * 25 / 100 : 1;
+        char name[16];
+        for (unsigned k = 0; k < share; k++) {
+            snprintf(name, sizeof name, "s%u", k);
+            CHECK_EQ(cw_group_add(a, name), 0);
+        }
+        unsigned long refused = cw_rt.stats.share_refusals;
+        CHECK_EQ(cw_group_add(a, "one.more"), CW_ENOMEM);
+        CHECK_EQ(cw_rt.stats.share_refusals, refused + 1);
+        CHECK_EQ(members_used(), share);
+        return;
+    }
+#endif
+    if (!fits(__func__, 2, 5, 2, 3))
+        return;
     setup();
     cw_groups_set_limits(8, 100);
     cw_rt.opt.conn_share_pct = 25; /* of 8 groups: 2 memberships */
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec);
+    CHECK(a && b);
     if (!a || !b)
         return;
     unsigned long refused = cw_rt.stats.share_refusals;
@@ -987,9 +1170,12 @@ static void test_membership_share_per_connection(void)
  * and leaves the group; the others get the frame. */
 static void test_broadcast_slow_member(void)
 {
+    if (!fits(__func__, 3, 3, 1, 1))
+        return;
     setup();
     cw_rt.opt.sendq_max = 1024;
     cw_conn *a = conn_open(&rec), *slow = conn_open(&rec), *c = conn_open(&rec);
+    CHECK(a && slow && c);
     if (!a || !slow || !c)
         return;
     cw_group_add(a, "g");
@@ -1019,9 +1205,12 @@ static void test_broadcast_slow_member(void)
 
 static void test_group_close(void)
 {
+    if (!fits(__func__, 4, 5, 2, 2))
+        return;
     setup();
     cw_conn *a = conn_open(&rec), *b = conn_open(&rec), *c = conn_open(&no_event);
     cw_conn *d = conn_open(&rec);
+    CHECK(a && b && c && d);
     if (!a || !b || !c || !d)
         return;
     cw_group_add(a, "users");
@@ -1052,8 +1241,11 @@ static void test_group_close(void)
 
 static void test_group_close_arguments(void)
 {
+    if (!fits(__func__, 1, 1, 1, 1))
+        return;
     setup();
     cw_conn *a = conn_open(&rec);
+    CHECK(a);
     if (!a)
         return;
     cw_group_add(a, "g");
@@ -1087,6 +1279,8 @@ static void say_left(cw_conn *c, int code)
 
 static void test_group_close_presence(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_disconnect = say_left;
     CHECK_EQ(cw_group_close(&cw_srv, "g", 4003, NULL), 3);
@@ -1113,6 +1307,8 @@ static void a_takes_b_along(cw_conn *c, int code)
 
 static void test_group_close_cascade(void)
 {
+    if (!THREE_FIT())
+        return;
     three_members();
     on_disconnect = a_takes_b_along;
     CHECK_EQ(cw_group_close(&cw_srv, "g", 4000, NULL), 2); /* a and c; b was closed by a */
@@ -1125,8 +1321,180 @@ static void test_group_close_cascade(void)
     CHECK_EQ(members_used(), 0);
 }
 
+/* ---- a consumer's listed groups (cw_consumer.groups) ---- */
+
+static const char *const two_groups[] = {"status", "alerts", NULL};
+static const cw_consumer listed = {NULL, NULL, ev_cb, disc_cb, two_groups};
+static const char *const bad_name[] = {"ok", "not ok", NULL};
+static const cw_consumer listed_bad = {NULL, NULL, ev_cb, disc_cb, bad_name};
+static const char *const too_many[CW_CONSUMER_GROUPS_MAX + 2] = {
+    "g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8",
+    "g9", "g10", "g11", "g12", "g13", "g14", "g15", "g16", NULL};
+static const cw_consumer listed_many = {NULL, NULL, ev_cb, disc_cb, too_many};
+
+static void listed_groups_joined(void)
+{
+    setup();
+    cw_conn *a = conn_open(&listed), *b = conn_open(&listed_bad), *c = conn_open(&listed_many);
+    cw_conn *n = conn_open(&rec);
+    CHECK(a && b && c && n);
+    if (!a || !b || !c || !n)
+        return;
+    /* Joined in order; the same call again changes nothing. */
+    CHECK_EQ(cw_groups_join_listed(a), 0);
+    CHECK_EQ(groups_used(), 2);
+    CHECK_EQ(cw_groups_join_listed(a), 0);
+    CHECK_EQ(members_used(), 2);
+    CHECK_EQ(cw_group_send(&cw_srv, "alerts", "t", "{}", 2), 1);
+    CHECK_EQ(cw_group_send(&cw_srv, "status", "t", "{}", 2), 1);
+    /* No list: nothing to join. */
+    CHECK_EQ(cw_groups_join_listed(n), 0);
+    CHECK_EQ(members_used(), 2);
+    /* A bad name: 500 (a programming error); what was joined before it
+     * goes when the refusal drops the connection's memberships. */
+    CHECK_EQ(cw_groups_join_listed(b), 500);
+    CHECK_EQ(members_used(), 3);
+    cw_groups_discard_all(b);
+    CHECK_EQ(members_used(), 2);
+    /* More than CW_CONSUMER_GROUPS_MAX names: 500 too. */
+    CHECK_EQ(cw_groups_join_listed(c), 500);
+    CHECK_EQ(members_used(), 2 + CW_CONSUMER_GROUPS_MAX);
+    cw_groups_discard_all(c);
+    /* Left on close, with every other membership. */
+    cw_conn_close_all(1001, "bye");
+    CHECK_EQ(members_used(), 0);
+    CHECK_EQ(groups_used(), 0);
+}
+
+static void test_listed_groups(void)
+{
+    if (fits(__func__, 4, 2 + CW_CONSUMER_GROUPS_MAX, CW_CONSUMER_GROUPS_MAX,
+             2 + CW_CONSUMER_GROUPS_MAX))
+        listed_groups_joined();
+    /* A full table: 503, the client may try again. */
+    setup();
+    cw_groups_set_limits(1, 0);
+    cw_conn *d = conn_open(&listed);
+    CHECK(d);
+    if (!d)
+        return;
+    CHECK_EQ(cw_groups_join_listed(d), 503);
+    cw_groups_discard_all(d);
+    CHECK_EQ(groups_used(), 0);
+}
+
+#if defined(CONFIG_JSON)
+static void json_forward_cb(cw_conn *c, const char *type, const uint8_t *data, size_t len)
+{
+    CHECK_EQ(cw_send_event_json(c, type, data, len), 0);
+}
+
+static const cw_consumer json_forwarder = {NULL, NULL, json_forward_cb, NULL, NULL};
+
+/* cw_send_event_json: the type in front of the body's keys, one frame. */
+static void test_send_event_json(void)
+{
+    setup();
+    cw_conn *a = conn_open(&rec);
+    CHECK(a);
+    if (!a)
+        return;
+    static const struct {
+        const char *body, *want;
+    } cases[] = {
+        {"{\"v\":1}", "{\"type\":\"sensor.reading\",\"v\":1}"},
+        {" { \"v\" : [1] } ", "{\"type\":\"sensor.reading\", \"v\" : [1] } "},
+        {"{}", "{\"type\":\"sensor.reading\"}"},
+        {"{ }", "{\"type\":\"sensor.reading\" }"},
+        {"{\"type\":\"own\",\"v\":2}", "{\"type\":\"own\",\"v\":2}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cw_txq_clear(&a->tx);
+        CHECK_EQ(cw_send_event_json(a, "sensor.reading", cases[i].body, strlen(cases[i].body)), 0);
+        uint8_t q[128];
+        size_t n = queued(a, q, sizeof q), wl = strlen(cases[i].want);
+        CHECK_EQ(n, 2 + wl);
+        CHECK_EQ(q[0], 0x81);
+        CHECK_EQ(q[1], wl);
+        CHECK_MEM(q + 2, cases[i].want, wl);
+    }
+    cw_txq_clear(&a->tx);
+    /* Not an object, or not an event type: CW_EINVAL, nothing queued. */
+    const char *bad[] = {"[1]", "\"x\"", "{", "", "{\"a\":1}x", "\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ(cw_send_event_json(a, "t", bad[i], strlen(bad[i])), CW_EINVAL);
+    char longest[66];
+    memset(longest, 'a', 65);
+    longest[65] = 0; /* 65 bytes: one too many */
+    const char *types[] = {"", "a b", "a\"", "\xc3\xa9", longest};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        CHECK_EQ(cw_send_event_json(a, types[i], "{}", 2), CW_EINVAL);
+    CHECK(a->tx.head == NULL);
+    longest[64] = 0;
+    CHECK_EQ(cw_send_event_json(a, longest, "{}", 2), 0);
+    cw_txq_clear(&a->tx);
+    /* cw_send_json: the writer's text, or its error with nothing sent. */
+    char buf[32];
+    cw_json_w w;
+    cw_json_w_init(&w, buf, sizeof buf);
+    cw_json_w_object(&w);
+    cw_json_w_key(&w, "ok");
+    cw_json_w_bool(&w, 1);
+    cw_json_w_end(&w);
+    CHECK_EQ(cw_send_json(a, &w), 0);
+    uint8_t q[64];
+    CHECK_EQ(queued(a, q, sizeof q), 2 + 11);
+    CHECK_MEM(q + 2, "{\"ok\":true}", 11);
+    cw_txq_clear(&a->tx);
+    cw_json_w_init(&w, buf, sizeof buf);
+    cw_json_w_object(&w);
+    CHECK_EQ(cw_send_json(a, &w), CW_EINVAL);
+    cw_json_w_init(&w, buf, 4);
+    cw_json_w_cstr(&w, "too long for four bytes");
+    CHECK_EQ(cw_send_json(a, &w), CW_ETOOBIG);
+    CHECK(a->tx.head == NULL);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    /* In a fan-out, members that forward the event this way share one
+     * frame, as cw_send_text of the unchanged body does. */
+    cw_conn *b = conn_open(&json_forwarder), *e = conn_open(&json_forwarder);
+    if (NCONN < 3) {
+        CHECK(CONFIG_HTTP_BUFS > CONFIG_MAX_CONNS || !e); /* no request buffer left */
+        return;
+    }
+    CHECK(b && e);
+    if (!b || !e)
+        return;
+    CHECK_EQ(cw_group_add(b, "room"), 0);
+    if (CONFIG_MAX_MEMBERSHIPS < 2) {
+        CHECK_EQ(cw_group_add(e, "room"), CW_ENOMEM); /* the table is full */
+        return;
+    }
+    CHECK_EQ(cw_group_add(e, "room"), 0);
+    const char *body = "{\"v\":1}", *want = "{\"type\":\"x.y\",\"v\":1}";
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "x.y", body, strlen(body)), 2);
+    CHECK(b->tx.head && b->tx.head->shared && e->tx.head && b->tx.head->shared == e->tx.head->shared);
+    if (b->tx.head && b->tx.head->shared) {
+        cw_txq_shared *sh = b->tx.head->shared;
+        CHECK_EQ(sh->refs, 2); /* the fan-out's own reference is gone */
+        CHECK_EQ(sh->len, 2 + strlen(want));
+        CHECK_MEM(sh->data + 2, want, strlen(want));
+    }
+    cw_txq_clear(&b->tx);
+    cw_txq_clear(&e->tx);
+    CHECK_EQ(cw_txq_ref_pool.used, 0);
+    CHECK_EQ(cw_buf_io_pool.used, 0);
+    /* A closing connection: CW_ECLOSED. */
+    cw_conn_close_all(1001, "bye");
+    CHECK_EQ(cw_send_event_json(a, "t", "{}", 2), CW_ECLOSED);
+}
+#endif
+
 int main(void)
 {
+    RUN(test_listed_groups);
+#if defined(CONFIG_JSON)
+    RUN(test_send_event_json);
+#endif
     RUN(test_add_discard);
     RUN(test_send_forwarded_body_shared);
     RUN(test_names);

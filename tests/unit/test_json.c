@@ -795,6 +795,68 @@ static void test_writer_depth(void)
     CHECK_EQ(cw_json_valid(buf, (size_t)n), 1);
 }
 
+/* cw_json_w_value: a value found by the reader goes out as received,
+ * escapes and all, with no buffer for its unescaped text. */
+static void test_writer_value(void)
+{
+    const char *in = "{\"message\": \"a\\\"b \\u00e9 \\ud834\\udd1e\", \"n\": [1, {\"x\": null}],"
+                     " \"t\": true, \"f\": -1.5e3}";
+    static const struct {
+        const char *key, *want;
+    } cases[] = {
+        {"message", "{\"v\":\"a\\\"b \\u00e9 \\ud834\\udd1e\"}"},
+        {"n", "{\"v\":[1, {\"x\": null}]}"},
+        {"t", "{\"v\":true}"},
+        {"f", "{\"v\":-1.5e3}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cw_json_val v;
+        CHECK_EQ(cw_json_get(in, strlen(in), cases[i].key, &v), 0);
+        char buf[128];
+        cw_json_w w;
+        cw_json_w_init(&w, buf, sizeof buf);
+        cw_json_w_object(&w);
+        cw_json_w_key(&w, "v");
+        cw_json_w_value(&w, &v);
+        cw_json_w_end(&w);
+        long n = cw_json_w_finish(&w);
+        CHECK_EQ(n, (long)strlen(cases[i].want));
+        CHECK(strcmp(buf, cases[i].want) == 0);
+        CHECK(cw_json_valid(buf, (size_t)n));
+    }
+    /* The output is no longer than the input: a buffer the size of the
+     * received message holds it (the demo chat's rule), and one byte less
+     * than needed is CW_ETOOBIG, never a cut value. */
+    cw_json_val v;
+    CHECK_EQ(cw_json_get(in, strlen(in), "message", &v), 0);
+    char small[24];
+    cw_json_w w;
+    cw_json_w_init(&w, small, sizeof small);
+    cw_json_w_array(&w);
+    cw_json_w_value(&w, &v);
+    cw_json_w_end(&w);
+    CHECK_EQ(cw_json_w_finish(&w), CW_ETOOBIG);
+    /* Not a value found by the reader: CW_EINVAL. */
+    cw_json_val none = {CW_JSON_NONE, NULL, 0};
+    char buf[32];
+    cw_json_w_init(&w, buf, sizeof buf);
+    cw_json_w_array(&w);
+    cw_json_w_value(&w, &none);
+    cw_json_w_end(&w);
+    CHECK_EQ(cw_json_w_finish(&w), CW_EINVAL);
+    cw_json_w_init(&w, buf, sizeof buf);
+    cw_json_w_array(&w);
+    cw_json_w_value(&w, NULL);
+    cw_json_w_end(&w);
+    CHECK_EQ(cw_json_w_finish(&w), CW_EINVAL);
+    /* Like every value: not in an object without its key. */
+    cw_json_w_init(&w, buf, sizeof buf);
+    cw_json_w_object(&w);
+    cw_json_w_value(&w, &v);
+    cw_json_w_end(&w);
+    CHECK_EQ(cw_json_w_finish(&w), CW_EINVAL);
+}
+
 int main(void)
 {
     RUN(test_valid_vectors);
@@ -818,5 +880,6 @@ int main(void)
     RUN(test_writer_overflow);
     RUN(test_writer_misuse);
     RUN(test_writer_depth);
+    RUN(test_writer_value);
     return cw_unit_done();
 }
