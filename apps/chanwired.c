@@ -15,12 +15,15 @@
 
 #define MAX_LISTEN 16
 
+#if defined(CONFIG_HELP_TEXT)
 static const char usage[] =
     "usage: chanwired [options]\n"
     "  --listen ADDR:PORT      listen on ADDR:PORT, [ADDR6]:PORT for IPv6; repeatable\n"
     "                          (default 127.0.0.1:8080; port 0 picks a free port)\n"
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_SYSLOG)
     "  --syslog                log to syslog instead of stderr\n"
+#endif
     "  --max-conns N           connection limit (at most the build's CONFIG_MAX_CONNS)\n"
     "  --max-message BYTES     largest message accepted (close 1009 above it)\n"
     "  --sendq-max BYTES       bytes queued for one slow client before close 1008\n"
@@ -81,9 +84,14 @@ static const char usage[] =
     "                          /run/chanwired.sock; never a world-writable /tmp)\n"
 #endif
     "  --no-control            no control socket\n"
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_STATS_ENDPOINT)
     "  --no-stats              no GET /stats (counters and pools as text) on the HTTP port\n"
+#endif
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_GROUPS)
     "  --max-groups N          groups at once (at most the build's CONFIG_MAX_GROUPS)\n"
     "  --max-memberships N     group memberships at once (CONFIG_MAX_MEMBERSHIPS at most)\n"
+#endif
+    "  --max-users N           signed-in users at once (CONFIG_MAX_USERS at most; more: 503)\n"
     "  --user NAME             after binding, drop root for NAME's uid and gid (no\n"
     "                          supplementary groups); the control socket is handed to it\n"
     "  --chroot DIR            after binding, chroot to DIR (--www is opened before)\n"
@@ -106,6 +114,7 @@ static const char usage[] =
 #else
     "Routes: /ws/echo/ (echo); this build has no groups or JSON for the others.\n";
 #endif
+#endif /* CONFIG_HELP_TEXT */
 
 #if defined(CONFIG_JWT)
 /* Reads the JWT secret: the whole file, without a trailing newline. */
@@ -251,7 +260,9 @@ enum {
 static const struct option longopts[] = {
     {"listen", REQ, 0, OPT(K_LIST, listen)},
     {"log-level", REQ, 0, OPT(K_LOG, o)},
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_SYSLOG)
     {"syslog", NO, 0, OPT(K_SET, o.use_syslog)},
+#endif
     {"max-conns", REQ, 0, OPT(K_UINT, o.max_conns)},
     {"max-message", REQ, 0, OPT(K_UINT, o.max_message)},
     {"sendq-max", REQ, 0, OPT(K_UINT, o.sendq_max)},
@@ -300,10 +311,16 @@ static const struct option longopts[] = {
 #if defined(CONFIG_CONTROL_SOCKET)
     {"control", REQ, 0, OPT(K_CONTROL, o)},
 #endif
+    /* Accepted by every build: launchers (and the tests) pass it to all. */
     {"no-control", NO, 0, OPT(K_CLEAR, use_control)},
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_STATS_ENDPOINT)
     {"no-stats", NO, 0, OPT(K_CLEAR, o.stats_endpoint)},
+#endif
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_GROUPS)
     {"max-groups", REQ, 0, OPT(K_UINT, o.max_groups)},
     {"max-memberships", REQ, 0, OPT(K_UINT, o.max_memberships)},
+#endif
+    {"max-users", REQ, 0, OPT(K_UINT, o.max_users)},
     {"user", REQ, 0, OPT(K_STR, run_user)},
     {"chroot", REQ, 0, OPT(K_STR, chroot_dir)},
     {"allow-root", NO, 0, OPT(K_SET, allow_root)},
@@ -317,6 +334,19 @@ static const struct option longopts[] = {
     {"help", NO, 0, OPT(K_HELP, o)},
     {"version", NO, 0, OPT(K_VERSION, o)},
     {0, 0, 0, 0}};
+
+/* --help: the full text, or (without CONFIG_HELP_TEXT) the option names
+ * from the option table, whose strings the image has anyway. */
+static void print_usage(void)
+{
+#if defined(CONFIG_HELP_TEXT)
+    fputs(usage, stdout);
+#else
+    fputs("usage: chanwired [options] (docs/api.md says what they do):\n", stdout);
+    for (const struct option *p = longopts; p->name; p++)
+        printf("  --%s%s\n", p->name, p->has_arg ? " VALUE" : "");
+#endif
+}
 
 int main(int argc, char **argv)
 {
@@ -386,7 +416,7 @@ int main(int argc, char **argv)
             a.redis.password = redis_password;
             break;
 #endif
-        case K_HELP: fputs(usage, stdout); return 0;
+        case K_HELP: print_usage(); return 0;
         case K_VERSION: print_version(); return 0;
         default:
             /* opterr = 0 and no ':' leading the option string: a missing

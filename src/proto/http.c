@@ -34,12 +34,13 @@ void cw_http_init(cw_http_req *r)
     memset(&r->method, 0, sizeof r->method * 4);
 }
 
-/* RFC 9110 tchar */
+/* RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~, one bit per byte
+ * value below 128 (smaller than the range tests and a strchr). */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    static const uint8_t tchar[16] = {0x00, 0x00, 0x00, 0x00, 0xfa, 0x6c, 0xff, 0x03,
+                                      0xfe, 0xff, 0xff, 0xc7, 0xff, 0xff, 0xff, 0x57};
+    return c < 128 && (tchar[c >> 3] >> (c & 7) & 1);
 }
 
 static int is_vchar_or_obs(unsigned char c)
@@ -410,34 +411,43 @@ const char *cw_http_cookie(const cw_http_req *r, const char *name)
 
 const char *cw_http_reason(int status)
 {
-    /* A table, not a switch: the strings and codes are read-only data and
-     * the lookup is a few instructions. */
-    static const struct {
-        uint16_t status;
-        char text[32];
-    } reasons[] = {
-        {101, "Switching Protocols"},
-        {200, "OK"},
-        {204, "No Content"},
-        {304, "Not Modified"},
-        {400, "Bad Request"},
-        {401, "Unauthorized"},
-        {403, "Forbidden"},
-        {404, "Not Found"},
-        {405, "Method Not Allowed"},
-        {408, "Request Timeout"},
-        {413, "Content Too Large"},
-        {414, "URI Too Long"},
-        {426, "Upgrade Required"},
-        {429, "Too Many Requests"},
-        {431, "Request Header Fields Too Large"},
-        {500, "Internal Server Error"},
-        {503, "Service Unavailable"},
-        {505, "HTTP Version Not Supported"},
-    };
-    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
-        if (reasons[i].status == status)
-            return reasons[i].text;
+    /* One string of "<3-digit code><phrase>\0" entries: a fixed-width
+     * table of codes and phrases was twice as large. Without
+     * CONFIG_HTTP_REASONS only the statuses this build sends have a
+     * phrase (a consumer's other 4xx/5xx get "Error"). */
+    static const char reasons[] = "101Switching Protocols\0"
+#if defined(CONFIG_HTTP_REASONS) || defined(CONFIG_STATIC_FILES) || defined(CONFIG_STATS_ENDPOINT)
+                                  "200OK\0"
+                                  "204No Content\0"
+                                  "304Not Modified\0"
+                                  "405Method Not Allowed\0"
+#endif
+                                  "400Bad Request\0"
+#if defined(CONFIG_HTTP_REASONS) || defined(CONFIG_JWT)
+                                  "401Unauthorized\0"
+#endif
+                                  "403Forbidden\0"
+                                  "404Not Found\0"
+#if defined(CONFIG_HTTP_REASONS)
+                                  "408Request Timeout\0"
+                                  "413Content Too Large\0"
+#endif
+                                  "414URI Too Long\0"
+                                  "426Upgrade Required\0"
+#if defined(CONFIG_HTTP_REASONS) || defined(CONFIG_FAIR_SHARES) || defined(CONFIG_RATE_LIMIT)
+                                  "429Too Many Requests\0"
+#endif
+                                  "431Request Header Fields Too Large\0"
+                                  "500Internal Server Error\0"
+                                  "503Service Unavailable\0"
+                                  "505HTTP Version Not Supported\0";
+    if (status < 100 || status > 999)
+        return "Error";
+    const char code[3] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                          (char)('0' + status % 10)};
+    for (const char *p = reasons; *p; p += strlen(p) + 1)
+        if (memcmp(p, code, 3) == 0)
+            return p + 3;
     return "Error";
 }
 
