@@ -135,7 +135,7 @@ CONFIG_H := $(B)/include/cw_config.h
 # Test objects are intermediate files of pattern rules: keep them.
 .SECONDARY:
 
-.PHONY: all lib daemon tests run check check-one check-layers clean size
+.PHONY: all lib daemon tests run test check check-one check-layers check-doc-tests clean size
 all: $(LIB) $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) tests
 
 lib: $(LIB)
@@ -246,17 +246,40 @@ HAVE_MBEDTLS = $(wildcard $(patsubst %/,%,$(dir $(shell $(CC) -print-file-name=l
 # host-redis (the Redis channel layer built in) runs its own suites, those
 # of the groups it hooks into, and the unit tests; the rest is the host's.
 REDIS_SUITES := unit redis interop test_channels.py
-check: check-layers
-	$(Q)$(MAKE) --no-print-directory check-one
+# One total for the whole run: each board pass appends its totals to
+# $(CHECK_TOTALS) (CW_TOTALS_FILE from outside, as .ci/run sets it, sums
+# more passes); a pass that fails lets the others run, one that stops
+# before reporting (a build error) is recorded as an error, and the last
+# line is the grand total, which fails the run if any pass failed.
+CHECK_TOTALS := $(abspath $(or $(CW_TOTALS_FILE),$(BUILD_ROOT)/check-totals))
+# $(call check_pass,environment,make arguments,label)
+define check_pass
+	$(Q)f=$(CHECK_TOTALS); n=$$(cat $$f 2>/dev/null | wc -l); \
+	$(1) CW_TOTALS_FILE=$$f $(MAKE) --no-print-directory $(2) || \
+	  [ "$$(cat $$f 2>/dev/null | wc -l)" -gt "$$n" ] || echo "error $(3)" >> $$f
+endef
+check: check-layers check-doc-tests
+	$(Q)mkdir -p $(dir $(CHECK_TOTALS))$(if $(CW_TOTALS_FILE),,; rm -f $(CHECK_TOTALS))
+	$(call check_pass,,check-one,$(BOARD))
 ifeq ($(BOARD),host)
-	$(Q)$(MAKE) --no-print-directory BOARD=host-poll check-one
+	$(call check_pass,,BOARD=host-poll check-one,host-poll)
 ifneq ($(HAVE_MBEDTLS),)
-	$(Q)CW_TLS=1 $(MAKE) --no-print-directory BOARD=host-tls check-one
+	$(call check_pass,CW_TLS=1,BOARD=host-tls check-one,host-tls)
 else
-	$(Q)python3 tests/run.py --board host-tls --unavailable "mbedTLS not installed (apt-get install libmbedtls-dev)"
+	$(Q)CW_TOTALS_FILE=$(CHECK_TOTALS) python3 tests/run.py --board host-tls \
+	  --unavailable "mbedTLS not installed (apt-get install libmbedtls-dev)" || true
 endif
-	$(Q)$(MAKE) --no-print-directory BOARD=host-redis check-one CHECK_ONLY="$(REDIS_SUITES)"
+	$(call check_pass,,BOARD=host-redis check-one CHECK_ONLY="$(REDIS_SUITES)",host-redis)
+	$(call check_pass,,check-tsan,check-tsan)
 endif
+	$(Q)python3 tests/run.py --grand-total $(CHECK_TOTALS)
+
+# The README's test command: installs what the suites need (apt-get, npm;
+# scripts/install-test-deps.sh) and runs every suite with nothing skipped.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+test:
+	$(Q)scripts/install-test-deps.sh
+	$(Q)CHECK_STRICT=1 $(MAKE) --no-print-directory -j$(TEST_JOBS) check
 
 # Cross boards: the native test programs and the daemon run under the
 # board's qemu-user and CPU model (BOARD_QEMU in board.mk); the Python and
@@ -289,6 +312,10 @@ check-one: all
 	$(Q)python3 tests/run.py --build $(B) --board $(BOARD)$(if $(SANITIZE), --sanitize) \
 	  $(foreach o,$(or $(CHECK_ONLY),$(BOARD_CHECK_ONLY)),--only '$(o)')
 
+# Every test the docs name (docs/security.md's rows, ...) exists.
+check-doc-tests:
+	$(Q)python3 scripts/check-doc-tests.py
+
 # The include graph keeps the layers of docs/architecture.md: no file
 # includes a header of a higher layer, no circle inside one layer.
 check-layers:
@@ -299,11 +326,13 @@ clean:
 
 # Fuzz targets (make fuzz) and their corpus replay in make check; the
 # fault-injection daemon (make check-faults) and the soak (make soak); the
+# daemon with a moved wall clock (test_y2038.py); the
 # benchmark (make bench) and its callgrind guard (in make check).
-include tests/fuzz/fuzz.mk tests/hardening.mk tests/bench/bench.mk
+include tests/fuzz/fuzz.mk tests/hardening.mk tests/clock.mk tests/bench/bench.mk
 
-# Configuration, sizes, the booted-board check and install: mk/*.mk.
-include mk/kconfig.mk mk/size.mk mk/vm.mk mk/install.mk
+# Configuration, sizes, the booted-board check, install and the Kconfig
+# combinations no board builds (make check-combos, randconfig-check): mk/*.mk.
+include mk/kconfig.mk mk/size.mk mk/vm.mk mk/install.mk mk/combos.mk
 
 # Header dependencies of every object built so far (unit tests included).
 -include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/obj/*/*/*/*.d $(B)/obj/*/*/*/*/*.d)

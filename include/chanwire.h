@@ -162,6 +162,7 @@ typedef struct cw_options {
     int stats_endpoint;
     unsigned max_groups;          /* <= CONFIG_MAX_GROUPS */
     unsigned max_memberships;     /* <= CONFIG_MAX_MEMBERSHIPS */
+    unsigned max_users;           /* signed-in users at once, <= CONFIG_MAX_USERS (full: 503) */
     /* Fair shares (docs/security.md). One connection's send queue holds at
      * most conn_share_pct of the I/O pool (and sendq_max), its memberships
      * that share of the smaller group table. All connections of one client

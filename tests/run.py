@@ -16,7 +16,11 @@ last such line and exits 0 when nothing failed, or exits 77 after printing
   bench        tests/bench/test_*.py           (the callgrind guard: instructions per message)
   node         tests/integration/*.test.js     (Node ws)
   browser      tests/browser/*.test.js         (Chromium via playwright-core)
-With CHECK_STRICT=1 a skipped suite counts as a failure (CI installs everything).
+With CHECK_STRICT=1 a skipped suite, or a skipped case ("skip - NAME: reason")
+that tests/skips-allowed does not list, counts as a failure (CI installs
+everything). A suite that prints no result line is an error. With
+CW_TOTALS_FILE set, each board's totals are appended to that file and
+`run.py --grand-total FILE` prints the one total of a whole run (make check).
 """
 
 import argparse
@@ -32,6 +36,66 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUMMARY = re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$")
 SKIP_EXIT = 77
+SKIP_LINE = re.compile(r"^skip - (\S+): (.*)$")
+ALLOW_FILE = os.path.join(ROOT, "tests", "skips-allowed")
+
+
+def load_allowed():
+    """tests/skips-allowed: "SUITE::CASE | reason prefix | why" (globs)."""
+    allowed = []
+    with open(ALLOW_FILE) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = [x.strip() for x in line.split("|")]
+            if len(parts) != 3 or "::" not in parts[0] or not parts[1] or not parts[2]:
+                raise SystemExit("%s:%d: want 'SUITE::CASE | reason prefix | why'" % (ALLOW_FILE, n))
+            suite, case = parts[0].split("::", 1)
+            allowed.append((suite, case, parts[1]))
+    return allowed
+
+
+def is_allowed(allowed, suite, case, reason):
+    return any(fnmatch.fnmatch(suite, s) and fnmatch.fnmatch(case, c) and reason.startswith(r)
+               for s, c, r in allowed)
+
+
+def grand_total(path):
+    """The last line of a whole run: every board pass that wrote to path."""
+    totals, passes, bad = [0, 0, 0, 0], [], []  # passed, failed, skipped, not listed
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        kind, _, rest = line.partition(" ")
+        if kind == "pass":
+            label, p, fl, sk, unl = rest.rsplit(" ", 4)
+            for i, v in enumerate((p, fl, sk, unl)):
+                totals[i] += int(v)
+            passes.append(label)
+            if int(fl):
+                bad.append(label)
+        else:  # "error LABEL": the pass did not build or did not report
+            totals[1] += 1
+            passes.append(rest)
+            bad.append(rest + " (did not run to its end)")
+    if not passes:
+        totals[1] += 1
+        bad.append("no board pass reported")
+    print("== %d board pass(es): %s" % (len(passes), ", ".join(passes)))
+    if bad:
+        print("== failed: " + ", ".join(bad))
+    tail = ""
+    if totals[3]:
+        tail = " -- not everything ran: %d skipped not on tests/skips-allowed " \
+               "(`make test` installs what they need)" % totals[3]
+    elif totals[2]:
+        tail = " (each skip on tests/skips-allowed)"
+    print("total: %d passed, %d failed, %d skipped%s" % (tuple(totals[:3]) + (tail,)), flush=True)
+    return 1 if bad else 0
 
 
 def python_for_suites():
@@ -48,8 +112,12 @@ def has_config(build, name):
         return False
 
 
-def discover(build):
+def discover(build, env):
     py = python_for_suites()
+    # The callgrind guard counts the plain native daemon only: not in a
+    # sanitizer, emulated, fault-injection or TLS pass.
+    plain = not any(env.get(k) for k in ("CW_SANITIZE", "CW_EXEC_PREFIX", "CW_FAULTS")) and \
+        env.get("CW_TLS") != "1"
     suites = []
     for p in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
         if os.access(p, os.X_OK) and not p.endswith(".d"):
@@ -58,13 +126,18 @@ def discover(build):
         if os.access(p, os.X_OK):
             suites.append(("wire", os.path.basename(p), [p], True))
     # Suites of an optional module run only in builds that have it.
-    needs = {"test_hosts.py": "CONFIG_HOST_CHECK", "test_shares.py": "CONFIG_FAIR_SHARES"}
+    needs = {"test_hosts.py": "CONFIG_HOST_CHECK", "test_shares.py": "CONFIG_FAIR_SHARES",
+             "test_json_consumers.py": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS",
+             "test_status.py": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS",
+             "status.test.js": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS"}
     for kind, pattern in (("integration", "tests/integration/test_*.py"),
                           ("conformance", "tests/conformance/test_*.py"),
                           ("bench", "tests/bench/test_*.py")):
         for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
-            need = needs.get(os.path.basename(p))
-            if need and not has_config(build, need):
+            need = needs.get(os.path.basename(p), "")
+            if not all(has_config(build, n) for n in need.split()):
+                continue
+            if kind == "bench" and not plain:
                 continue
             suites.append((kind, os.path.basename(p), [py, p], False))
     if os.environ.get("CW_TLS") == "1":
@@ -80,6 +153,8 @@ def discover(build):
     for kind, pattern in (("node", "tests/integration/*.test.js"),
                           ("browser", "tests/browser/*.test.js")):
         for p in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            if not all(has_config(build, n) for n in needs.get(os.path.basename(p), "").split()):
+                continue
             suites.append((kind, os.path.basename(p), ["node", p], False))
     return suites
 
@@ -116,7 +191,12 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--unavailable", metavar="REASON",
                     help="report this whole board pass as skipped (its tools are missing)")
+    ap.add_argument("--grand-total", metavar="FILE",
+                    help="print the total of the board passes recorded in FILE")
     args = ap.parse_args()
+    if args.grand_total:
+        return grand_total(args.grand_total)
+    totals_file = os.environ.get("CW_TOTALS_FILE")
 
     build = os.path.abspath(os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build)
     strict = os.environ.get("CHECK_STRICT") == "1"
@@ -137,17 +217,21 @@ def main():
     if args.unavailable:
         print("skip board %-22s 0 passed, 0 failed, 1 skipped -- %s%s" % (
             args.board, args.unavailable, " [CHECK_STRICT=1: counted as a failure]" if strict else ""))
-        print("total: 0 passed, %d failed, %d skipped" % ((1, 0) if strict else (0, 1)))
+        counts = (0, 1, 0) if strict else (0, 0, 1)
+        record_totals(totals_file, args.board, counts + (counts[2],))
+        print("%s: %d passed, %d failed, %d skipped" % (
+            (("subtotal " + args.board) if totals_file else "total",) + counts))
         return 1 if strict else 0
     if os.environ.get("CW_TLS") == "1" and not make_test_cert(build, env):
         return 1
 
-    totals = [0, 0, 0]
+    allowed = load_allowed()
+    totals = [0, 0, 0, 0]  # passed, failed, skipped, skipped and not on the allow-list
     bad_suites = []
     label = "%s%s%s" % (args.board, " (sanitizers)" if args.sanitize else "",
                         " over TLS" if env.get("CW_TLS") == "1" else "")
     print("== chanwire tests: board %s, build %s" % (label, os.path.relpath(build, ROOT)), flush=True)
-    for kind, name, argv, native in discover(build):
+    for kind, name, argv, native in discover(build, env):
         if args.only and not any(fnmatch.fnmatch(name, o) or fnmatch.fnmatch(kind, o) for o in args.only):
             continue
         if argv[0] == "node" and not shutil.which("node"):
@@ -165,19 +249,33 @@ def main():
                 rc = -1
             dt = time.time() - t0
         counts = None
+        skipped_cases = []
         for line in out.splitlines():
             m = SUMMARY.match(line.strip())
             if m:
                 counts = [int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)]
+            m = SKIP_LINE.match(line.strip())
+            if m:
+                skipped_cases.append((m.group(1), m.group(2)))
         skip_reason = None
+        no_result = False
         if rc == SKIP_EXIT:
             m = re.search(r"^SKIP: (.*)$", out, re.M)
             skip_reason = m.group(1) if m else "skipped"
             counts = [0, 0, 1]
+            if is_allowed(allowed, name, "*", skip_reason):
+                skip_reason = None  # listed: not counted against the run
         elif counts is None:
-            counts = [1, 0, 0] if rc == 0 else [0, 1, 0]
+            counts = [0, 1, 0]  # no result line: it did not finish its cases
+            no_result = True
         elif rc != 0 and counts[1] == 0:
             counts[1] = 1  # crashed or failed after its summary
+        holes = [(c, r) for c, r in skipped_cases if not is_allowed(allowed, name, c, r)]
+        if strict and holes:
+            counts[1] += len(holes)  # a hole is a failure, not a skip
+            counts[2] = max(0, counts[2] - len(holes))
+        elif not strict:
+            totals[3] += len(holes) + (1 if skip_reason else 0)
         failed_suite = counts[1] > 0 or (skip_reason and strict)
         if skip_reason and strict:
             counts = [0, 1, 0]
@@ -188,7 +286,14 @@ def main():
             status, kind, name, counts[0], counts[1], counts[2], dt)
         if skip_reason:
             line += " -- " + skip_reason + (" [CHECK_STRICT=1: counted as a failure]" if strict else "")
+        if no_result:
+            line += " -- printed no result line (exit %d)" % rc
         print(line, flush=True)
+        for c, r in skipped_cases:
+            hole = (c, r) in holes
+            print("    skip %s: %s%s" % (c, r, (" [not in tests/skips-allowed%s]" % (
+                ": CHECK_STRICT=1 counts it as a failure" if strict else "")) if hole else ""),
+                flush=True)
         if failed_suite and not skip_reason or args.verbose:
             lines = out.splitlines()
             if failed_suite and not args.verbose:
@@ -199,8 +304,17 @@ def main():
         if failed_suite:
             bad_suites.append(name)
     print("== %s: %s" % (label, "all suites passed" if not bad_suites else "failed: " + ", ".join(bad_suites)))
-    print("total: %d passed, %d failed, %d skipped" % tuple(totals), flush=True)
+    record_totals(totals_file, label.replace(" ", "_"), totals)
+    tail = " -- %d skipped not on tests/skips-allowed" % totals[3] if totals[3] else ""
+    print("%s: %d passed, %d failed, %d skipped%s" % (
+        ("subtotal " + label) if totals_file else "total", *totals[:3], tail), flush=True)
     return 1 if bad_suites else 0
+
+
+def record_totals(path, label, counts):
+    if path:
+        with open(path, "a") as f:
+            f.write("pass %s %d %d %d %d\n" % (label.replace(" ", "_"), *counts))
 
 
 if __name__ == "__main__":

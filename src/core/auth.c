@@ -210,9 +210,11 @@ const char *cw_auth_find_token(const cw_http_req *r, const char *cookie, const c
     return NULL;
 }
 
-void cw_auth_users_init(void)
+void cw_auth_users_init(unsigned max)
 {
     cw_pool_init(&user_pool, "user", user_store, sizeof(cw_auth_user), CONFIG_MAX_USERS);
+    if (max && max < CONFIG_MAX_USERS)
+        user_pool.limit = max;
 }
 
 cw_auth_user *cw_auth_user_get(const char *id, const char *name)

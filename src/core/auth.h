@@ -55,7 +55,8 @@ static inline int cw_auth_host_allowed(const cw_http_req *r, const char *const *
  * cw_http_prepare_scope first. NULL when none. */
 const char *cw_auth_find_token(const cw_http_req *r, const char *cookie, const char *param);
 
-void cw_auth_users_init(void);
+/* max: distinct users at once (0 or more than CONFIG_MAX_USERS: that). */
+void cw_auth_users_init(unsigned max);
 /* A record for (id, name), shared by every connection of that user id;
  * takes a reference. NULL when the pool is full. */
 cw_auth_user *cw_auth_user_get(const char *id, const char *name);

@@ -46,6 +46,8 @@ $(BENCH_LWS): tests/bench/peers/lws_peer.c
 .PHONY: bench bench-quick bench-record bench-tls-daemon bench-arm bench-redis
 bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 	$(Q)python3 tests/bench/run.py --build $(B) --out $(BUILD_ROOT)/bench $(BENCH_ARGS)
+	$(Q)if [ -x $(BUILD_ROOT)/host-tls/chanwired ]; then \
+	  /usr/bin/python3 tests/bench/tls_memory.py --build $(BUILD_ROOT)/host-tls; fi
 	$(Q)$(MAKE) --no-print-directory bench-redis
 
 # Group sends through Redis between two daemons (the Redis channel layer,

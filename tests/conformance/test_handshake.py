@@ -532,6 +532,32 @@ def bad_origin_repeated():
 
 
 @case
+def origin_of_another_site_refused():
+    # RFC 6455 10.2: a browser names the page's origin; a server that only
+    # serves its own pages refuses others before the upgrade (403), so a
+    # page elsewhere cannot use a visitor's cookies on the device.
+    for origin in ("http://evil.example", "https://evil.example:%d" % port(), "null",
+                   "http://127.0.0.1.evil.example", "http://127.0.0.1/path", "file://"):
+        c = Conn(port())
+        c.send(c.request(headers=[("Origin", origin)]))
+        expect_status(c, 403)
+
+
+@case
+def origin_of_this_host_accepted():
+    # The page this server served (any port, either scheme) and a client
+    # that is not a browser (no Origin) open their socket.
+    for headers in ([("Origin", "http://127.0.0.1:%d" % port())], [("Origin", "http://127.0.0.1")],
+                    [("Origin", "HTTPS://127.0.0.1:8443")], []):
+        c = Conn(port())
+        c.send(c.request(headers=headers))
+        resp = c.read_response()
+        assert resp.status == 101, (headers, resp)
+        echo_works(c)
+        c.close_handshake()
+
+
+@case
 def bad_authorization_repeated():
     for second in ("Bearer d.e.f", "Bearer a.b.c"):
         c = Conn(port())

@@ -6,9 +6,25 @@
 #       ASan+UBSan in $(BUILD_ROOT)/$(BOARD)-fuzz and runs each for
 #       FUZZ_SECONDS, starting from its seed corpus tests/fuzz/corpus/NAME
 #       and its regression inputs tests/fuzz/regress/NAME. New inputs go to
-#       the build folder, never into the repository. A crash stops the run
-#       and names the input to add to tests/fuzz/regress/NAME.
+#       the build folder (make fuzz-merge takes them into the repository).
+#       A crash stops the run and names the input to add to
+#       tests/fuzz/regress/NAME. CI: FUZZ_SECONDS=10 with -j2 (two targets
+#       at a time), past the committed corpus (README, "Tests in CI").
 #   make fuzz-build        only build them
+#   make fuzz-long [FUZZ_LONG_SECONDS=600] [-j2]
+#       the nightly-style campaign: every target FUZZ_LONG_SECONDS (10 min
+#       each by default: about 65 min for the 13 targets with -j2), then
+#       make fuzz-merge. CI's `make fuzz` runs each target only seconds,
+#       from the committed corpus: what a long run finds is kept by
+#       committing what fuzz-merge adds (docs/security.md, "Fuzzing").
+#   make fuzz-merge
+#       adds to tests/fuzz/corpus/NAME the inputs of the last campaign's
+#       working corpus ($(FB)/corpus/NAME) that reach code edges the
+#       committed corpus does not (libFuzzer -merge=1 -use_counters=0, so
+#       one input per new edge, not one per new hit count) and prints
+#       what it added; review with git status, then commit. A crash is
+#       never merged: the run stops first and names the input for
+#       tests/fuzz/regress/NAME.
 # Targets of optional modules come with their module: resp, msgpack and
 # layer_msg (the Redis layer) with BOARD=host-redis, which has every module.
 #
@@ -44,8 +60,9 @@ $(B)/tests/test_fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay.
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(B)/obj/tests/fuzz/replay.o $(LIB) $(EXTRA_LIBS) -lm
 
 # ---- libFuzzer builds ----
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-long fuzz-merge
 fuzz-build: $(FUZZ_BINS)
+FUZZ_LONG_SECONDS ?= 600
 
 $(FB)/include/cw_config.h: $(CONFIG_SRC) scripts/mkconfig.sh
 	@mkdir -p $(dir $@)
@@ -71,5 +88,17 @@ fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
 
 fuzz-run-%: $(FB)/fuzz_%
 	$(Q)sh tests/fuzz/run.sh $* $(FB) $(FUZZ_SECONDS)
+
+# The campaign, then the merge (a sub-make: the merge waits for every run).
+fuzz-long:
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_LONG_SECONDS)
+	$(Q)$(MAKE) --no-print-directory fuzz-merge
+
+fuzz-merge: $(FUZZ_TARGETS:%=fuzz-merge-%)
+	@echo "fuzz-merge: tests/fuzz/corpus has $$(find tests/fuzz/corpus -type f | wc -l) inputs," \
+	  "$$(cat tests/fuzz/corpus/*/* | wc -c) bytes; new ones: git status tests/fuzz/corpus"
+
+fuzz-merge-%: $(FB)/fuzz_%
+	$(Q)sh tests/fuzz/run.sh --merge $* $(FB)
 
 -include $(wildcard $(FB)/obj/*/*.d $(FB)/obj/*/*/*.d $(FB)/obj/*/*/*/*.d)

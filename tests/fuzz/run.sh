@@ -3,7 +3,31 @@
 # run.sh NAME FUZZ_BUILD_DIR SECONDS: one libFuzzer campaign (make fuzz).
 # The working corpus lives in the build folder; the repository's seeds and
 # regression inputs are read, never written. Prints one summary line.
+# run.sh --merge NAME FUZZ_BUILD_DIR (make fuzz-merge): adds to the
+# repository's corpus the working corpus's inputs that reach new code
+# edges (-use_counters=0: edges, not hit counts, keep the corpus small).
 set -eu
+if [ "$1" = "--merge" ]; then
+    name=$2 fb=$3
+    seeds=tests/fuzz/corpus/$name
+    work=$fb/corpus/$name
+    if [ ! -d "$work" ]; then
+        echo "fuzz-merge $name: no working corpus $work (run make fuzz first)"
+        exit 0
+    fi
+    mkdir -p "$seeds"
+    before=$(ls "$seeds" | wc -l)
+    log=$fb/merge-$name.log
+    if ! "$fb/fuzz_$name" -merge=1 -use_counters=0 -timeout=10 -rss_limit_mb=4096 \
+            -max_len=20000 "$seeds" "$work" >"$log" 2>&1; then
+        echo "fuzz-merge $name: FAILED (an input crashes?); log $log"
+        exit 1
+    fi
+    after=$(ls "$seeds" | wc -l)
+    echo "fuzz-merge $name: $((after - before)) new inputs (new edges), $after in $seeds," \
+        "$(cat "$seeds"/* | wc -c) bytes"
+    exit 0
+fi
 name=$1 fb=$2 secs=$3
 bin=$fb/fuzz_$name
 work=$fb/corpus/$name

@@ -193,7 +193,11 @@ def pool_full_503():
 def pool_full_and_reject_slots_full():
     # Past the 503 slots too: the answer is a best-effort 503 at accept or a
     # plain close, never a hang; existing clients are untouched.
+    import cwtest
+    reject_slots = cwtest.config_value("CONFIG_REJECT_SLOTS", 0)
+    assert 0 < reject_slots < 20, reject_slots
     with Daemon("--max-conns", "3", "--handshake-timeout", "3000", *one_client_may_fill()) as d:
+        before = stats(d.port)["rejected_full"]
         held = [ws(d.port) for _ in range(3)]
         idle = []
         for _ in range(20):  # more than CONFIG_REJECT_SLOTS, sending nothing
@@ -209,6 +213,16 @@ def pool_full_and_reject_slots_full():
             s.close()
         for c in held:
             c.close()
+        # The reject path ran: every connection past the reject slots (the
+        # idle ones and the request above) was turned away at accept.
+        want = before + (20 - reject_slots) + 1
+
+        def rejected():
+            try:
+                return stats(d.port)["rejected_full"]
+            except AssertionError:
+                return -1  # the held slots are still closing: a 503
+        wait_stats(rejected, lambda n: n >= want, "rejected_full to reach %d" % want)
 
 
 # ---- slowloris ----

@@ -1046,6 +1046,34 @@ async def origin_checks():
 
 
 @case
+async def full_user_table_answers_503():
+    # Who a socket belongs to is kept in the user table; when it is full a
+    # new user is refused (503, Retry-After), never let in as anonymous.
+    d = start("--max-users", "2")
+    port = d.port
+    auth = lambda uid, name: "Authorization: Bearer %s\r\n" % mint(claims(uid, name))
+    a = await connect(d.url("/ws/users/"), headers=bearer(1, "alice"))
+    b = await connect(d.url("/ws/users/"), headers=bearer(2, "bob"))
+    for path in ("/ws/users/", chat("r")):  # also where signing in is optional
+        c, st, head = raw_upgrade(port, path, auth(3, "carol"))
+        c.close()
+        assert st == 503, (path, st)
+        assert head.get("retry-after") == ["1"], head
+    assert d.wait_log(r"503"), "the refusal is logged"
+    # A user already signed in shares their record: a second tab gets in.
+    a2 = await connect(d.url("/ws/users/"), headers=bearer(1, "alice"))
+    await a2.close()
+    # Once bob is gone, carol has a place.
+    await b.close()
+    deadline = time.time() + 5 * slow_factor()
+    while raw_status(port, "/ws/users/", auth(3, "carol")) != 101:
+        assert time.time() < deadline, "bob's record was not given back"
+        await asyncio.sleep(0.05)
+    await a.close()
+    stop(d)
+
+
+@case
 async def allow_origin_flag():
     d = start("--allow-origin", "https://app.example.com", "--allow-origin", "http://10.0.0.5:8080")
     for origin, want in (("https://app.example.com", 101),

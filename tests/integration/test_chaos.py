@@ -47,6 +47,17 @@ class Oracle(AssertionError):
     pass
 
 
+class Shed(Exception):
+    """The server closed an echo session with a documented load-shedding
+    code (1013: a pool was full): not a failure, not a good session."""
+
+
+# Close codes that shed load rather than report a fault of the client.
+SHED_CODES = {1013}
+# Client source addresses 127.0.0.1..8: the fair shares are per address.
+SOURCES = 8
+
+
 def check(cond, what):
     if not cond:
         raise Oracle(what)
@@ -126,13 +137,13 @@ HTTP_OK = {101, 200, 400, 401, 403, 404, 405, 414, 426, 429, 431, 503, 505}
 # ---- the client ----
 
 class Client:
-    def __init__(self, port, rnd, log):
-        self.port, self.rnd, self.log = port, rnd, log
+    def __init__(self, port, rnd, log, source=None):
+        self.port, self.rnd, self.log, self.source = port, rnd, log, source
         self.c = None
 
     def connect(self, rcvbuf=None):
         self.c = Conn.__new__(Conn)
-        self.c.sock = open_socket(self.port, timeout=5 * S, rcvbuf=rcvbuf)
+        self.c.sock = open_socket(self.port, timeout=5 * S, rcvbuf=rcvbuf, source=self.source)
         self.c.buf, self.c.status, self.c.head = b"", None, b""
         return self.c
 
@@ -170,30 +181,70 @@ class Client:
                 check(code == want, "closed %d, wanted %d" % (code, want))
                 return
 
-    # -- scenarios: each returns normally or raises Oracle --
+    def echoed(self, what):
+        """The next message of an echo session. Once upgraded, an echo
+        session must get its echoes: EOF, a reset or a timeout is a failure;
+        only a load-shedding close code (SHED_CODES) ends it early."""
+        c, parts, op = self.c, [], None
+        while True:
+            try:
+                f = c.read_frame()
+            except NET_ERRORS as e:
+                raise Oracle("%s: no echo (%s: %s)" % (what, type(e).__name__, e))
+            check(f is not None, "%s: EOF without a close frame" % what)
+            fin, fop, payload = f
+            if fop == OP_PING:
+                self.send_or_fail(frame(OP_PONG, payload), what)
+                continue
+            if fop == OP_PONG:
+                continue
+            if fop == OP_CLOSE:
+                code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else 1005
+                if code in SHED_CODES:
+                    raise Shed(code)
+                raise Oracle("%s: closed %d by the server" % (what, code))
+            op = fop if op is None else op
+            parts.append(payload)
+            if fin:
+                return op, b"".join(parts)
+
+    def send_or_fail(self, data, what):
+        try:
+            self.c.sock.sendall(data)
+        except NET_ERRORS:
+            # Cut while sending: only a shedding close frame excuses it.
+            self.echoed(what)
+            raise Oracle("%s: the send failed and no close frame came" % what)
+
+    # -- scenarios: each returns normally (True: a good echo session) or
+    # raises Oracle or Shed --
 
     def echo_session(self):
         if not self.upgrade():
             return
-        rnd, c = self.rnd, self.c
-        for _ in range(rnd.randrange(1, 12)):
+        rnd = self.rnd
+        for i in range(rnd.randrange(1, 12)):
             op = rnd.choice([OP_TEXT, OP_BINARY])
             # (within the message limit: routers have 4 KiB; bad_frame goes over it)
             n = min(rnd.choice([0, 1, 125, 126, 1000, 4096, 5000, 70000, MAX_MESSAGE]), MAX_MESSAGE)
             payload = text(rnd, n // 4)[:n] if op == OP_TEXT else os.urandom(n)
-            c.sock.sendall(data_frames(rnd, op, payload))
-            check(c.read_message() == (op, payload), "echo of %d bytes differs" % len(payload))
+            what = "echo %d of %d bytes" % (i, len(payload))
+            self.send_or_fail(data_frames(rnd, op, payload), what)
+            check(self.echoed(what) == (op, payload), "%s differs" % what)
         self.end()
+        return True
 
     def pipelined(self):
         if not self.upgrade():
             return
-        rnd, c = self.rnd, self.c
+        rnd = self.rnd
         msgs = [os.urandom(rnd.randrange(0, 3000)) for _ in range(rnd.randrange(2, 40))]
-        c.sock.sendall(b"".join(frame(OP_BINARY, m) for m in msgs))
-        for m in msgs:
-            check(c.read_message() == (OP_BINARY, m), "pipelined echo differs")
+        self.send_or_fail(b"".join(frame(OP_BINARY, m) for m in msgs), "pipelined echoes")
+        for i, m in enumerate(msgs):
+            check(self.echoed("pipelined echo %d" % i) == (OP_BINARY, m),
+                  "pipelined echo %d differs" % i)
         self.end()
+        return True
 
     def bad_frame(self):
         if not self.upgrade():
@@ -374,6 +425,7 @@ def chaos():
         base = ctl_stats(ctl)
         baseline = dict(base["pools"])
         failures, counts, lock = [], {}, threading.Lock()
+        good, shed = [0], [0]
         deadline = time.time() + SECONDS
         names = [n for n, w in SCENARIOS for _ in range(w)]
 
@@ -382,12 +434,17 @@ def chaos():
             it = 0
             while time.time() < deadline and not failures:
                 name = rnd.choice(names)
-                cl = Client(d.port, random.Random(rnd.random()), None)
+                cl = Client(d.port, random.Random(rnd.random()), None,
+                            source="127.0.0.%d" % (1 + w % SOURCES))
                 try:
                     if name == "control":
                         cl.control(ctl)
-                    else:
-                        getattr(cl, name)()
+                    elif getattr(cl, name)():
+                        with lock:
+                            good[0] += 1
+                except Shed:
+                    with lock:
+                        shed[0] += 1
                 except Oracle as e:
                     with lock:
                         failures.append("worker %d, scenario %d (%s): %s" % (w, it, name, e))
@@ -412,7 +469,12 @@ def chaos():
             t.join(SECONDS + 60 * S)
         assert not any(t.is_alive() for t in threads), "workers hung"
         print("  " + ", ".join("%s %d" % kv for kv in sorted(counts.items())))
+        print("  good echo sessions %d, shed (1013) %d" % (good[0], shed[0]))
         assert not failures, "seed %d: %s\n%s" % (SEED, failures[0], d.log[-3000:])
+        # The run did something: every worker's share of echo sessions came
+        # back whole, and shedding stayed the exception.
+        assert good[0] >= WORKERS, "seed %d: only %d good echo sessions" % (SEED, good[0])
+        assert shed[0] <= good[0], "seed %d: %d sessions shed, %d good" % (SEED, shed[0], good[0])
         assert d.alive(), "daemon died:\n" + d.log[-3000:]
         # A fresh client is served correctly ...
         c = Conn(d.port, timeout=5 * S)

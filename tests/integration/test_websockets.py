@@ -13,6 +13,8 @@ import random
 import signal
 import time
 
+import rawws
+
 from cwtest import Daemon as _Daemon, Skip, case, client_ssl, main, skip_suite, slow_factor, tls_mode
 
 try:
@@ -245,8 +247,31 @@ async def server_pings_are_answered_by_client():
     # answers automatically, so the connection stays open.
     with Daemon("--ping-interval", "150", "--pong-timeout", "300") as d:
         async with connect(d.url()) as ws:
+            # Count the pongs the client sends: each answers a server ping.
+            pongs = []
+            if hasattr(ws, "pong"):  # websockets' legacy protocol (Debian 12: 10.x)
+                orig_pong = ws.pong
+
+                async def counting_pong(data=b""):
+                    pongs.append(data)
+                    return await orig_pong(data)
+                ws.pong = counting_pong
             await asyncio.sleep(1.0)
             await roundtrip(ws, "alive after pings")
+        # The same seen on the wire: the server's pings reach an idle client.
+        c = rawws.Conn(d.port, timeout=5 * slow_factor())
+        assert c.handshake() == 101
+        pings, end = 0, time.time() + 1.0 * slow_factor()
+        while time.time() < end and pings < 3:
+            f = c.read_frame()
+            assert f is not None, "EOF while waiting for pings"
+            if f[1] == rawws.OP_PING:
+                pings += 1
+                c.send(rawws.OP_PONG, f[2])
+        c.echo("alive after answering %d pings" % pings)
+        c.close()
+    assert pings >= 3, "the server sent %d pings in 1 s at a 150 ms interval" % pings
+    assert not hasattr(ws, "pong") or len(pongs) >= 3, "websockets answered %d pings" % len(pongs)
 
 
 @case

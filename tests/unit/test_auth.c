@@ -442,7 +442,7 @@ static void test_token_fallthrough(void)
 
 static void test_users_shared(void)
 {
-    cw_auth_users_init();
+    cw_auth_users_init(0);
     CHECK_EQ(cw_auth_users_in_use(), 0);
     cw_auth_user *a = cw_auth_user_get("42", "alice");
     CHECK(a != NULL);
@@ -493,7 +493,7 @@ static void test_users_shared(void)
 
 static void test_users_reuse(void)
 {
-    cw_auth_users_init();
+    cw_auth_users_init(0);
     cw_auth_user *x = cw_auth_user_get("x", "X");
     cw_auth_user_put(x);
     /* the block comes back for another user; "x" is not confused with it */
@@ -516,7 +516,7 @@ static void test_users_reuse(void)
 
 static void test_users_truncation(void)
 {
-    cw_auth_users_init();
+    cw_auth_users_init(0);
     char id[CW_USER_ID_MAX + 10], name[CW_USER_NAME_MAX + 10];
     memset(id, '1', sizeof id);
     id[sizeof id - 1] = 0;
@@ -531,9 +531,35 @@ static void test_users_truncation(void)
     cw_auth_user_put(u);
 }
 
+/* --max-users: fewer records than the pool holds; 0 and too many mean all. */
+static void test_users_runtime_limit(void)
+{
+    cw_auth_users_init(2);
+    cw_auth_user *a = cw_auth_user_get("a", NULL), *b = cw_auth_user_get("b", NULL);
+    CHECK(a != NULL && b != NULL);
+    CHECK(cw_auth_user_get("c", NULL) == NULL);
+    CHECK(cw_auth_user_get("a", NULL) == a); /* a known user still shares */
+    cw_auth_user_put(a);
+    cw_auth_user_put(a);
+    cw_auth_user *c = cw_auth_user_get("c", NULL);
+    CHECK(c != NULL);
+    cw_auth_user_put(b);
+    cw_auth_user_put(c);
+    CHECK_EQ(cw_auth_users_in_use(), 0);
+    cw_auth_users_init(CONFIG_MAX_USERS + 1u);
+    cw_auth_user *u[3];
+    for (unsigned i = 0; i < 3 && i < CONFIG_MAX_USERS; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "x%u", i);
+        u[i] = cw_auth_user_get(id, NULL);
+        CHECK(u[i] != NULL);
+        cw_auth_user_put(u[i]);
+    }
+}
+
 static void test_users_pool_limit(void)
 {
-    cw_auth_users_init();
+    cw_auth_users_init(0);
     static cw_auth_user *recs[CONFIG_MAX_USERS];
     char id[16];
     for (unsigned i = 0; i < CONFIG_MAX_USERS; i++) {
@@ -583,5 +609,6 @@ int main(void)
     RUN(test_users_reuse);
     RUN(test_users_truncation);
     RUN(test_users_pool_limit);
+    RUN(test_users_runtime_limit);
     return cw_unit_done();
 }

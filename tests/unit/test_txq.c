@@ -215,11 +215,18 @@ static void test_shared(void)
     CHECK_EQ(cw_buf_io_pool.used, 0);
     /* large shared frames come from the message pool */
     sh = cw_txq_shared_new(CONFIG_IO_BUF_SIZE);
-    CHECK(sh != NULL);
-    CHECK_EQ(cw_buf_msg_pool.used, 1);
-    cw_txq_shared_unref(sh);
+    if ((size_t)CONFIG_MAX_MESSAGE_SIZE >= sizeof(cw_txq_shared) + CONFIG_IO_BUF_SIZE) {
+        CHECK(sh != NULL);
+        CHECK_EQ(cw_buf_msg_pool.used, 1);
+        cw_txq_shared_unref(sh);
+        CHECK(cw_txq_shared_new((size_t)CONFIG_MAX_MESSAGE_SIZE) == NULL);
+    } else {
+        /* Kconfig allows message blocks no larger than an I/O block (make
+         * randconfig-check found this case assuming larger): a frame too
+         * large for an I/O block then has no pool, and the caller copies. */
+        CHECK(sh == NULL);
+    }
     CHECK_EQ(cw_buf_msg_pool.used, 0);
-    CHECK(cw_txq_shared_new((size_t)CONFIG_MAX_MESSAGE_SIZE) == NULL);
 }
 
 static void test_shared_between_owned(void)

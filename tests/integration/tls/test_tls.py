@@ -18,7 +18,8 @@ command. Cases:
 - certificate errors at start (exit 1, one line naming the file);
 - SIGHUP reload: new connections get the new certificate, open ones keep
   theirs, a broken file keeps the old pair, old certificate sets in use;
-- informational: memory per TLS session and handshakes per second.
+(Memory per TLS session and handshakes per second are measured by
+tests/bench/tls_memory.py, in `make bench`.)
 
 Runs only in the TLS pass of `make check` (tests/run.py discovers
 tests/integration/tls/ when CW_TLS=1); in a build without TLS it skips.
@@ -1201,43 +1202,6 @@ def sighup_without_tls_changes_nothing():
         assert c.handshake() == 101
         c.echo("plain")
         c.close()
-    finally:
-        stop_ok(d)
-
-
-# ---- measurements (informational: never pass/fail on speed) ----
-
-@case(timeout=120)
-def measure_memory_per_session_and_handshake_rate():
-    d = start()
-    try:
-        st0 = stats(d)
-        idle = st0["arena_used"]
-        n = 16
-        conns = [ws_open(d.tls_port)]
-        peak = stats(d)["arena_high"] - idle  # one handshake, nothing else open
-        conns += [ws_open(d.tls_port) for _ in range(n - 1)]
-        st = stats(d)
-        per = (st["arena_used"] - idle) / n
-        print("  memory per TLS session: %.0f bytes (arena use with %d sessions open %d, idle %d, "
-              "over %d); one handshake peaks at %d bytes; arena %d bytes" % (
-                  per, n, st["arena_used"], idle, n, peak, st["arena_size"]))
-        for c in conns:
-            close_ws(c)
-        wait_stats(d, lambda st: st["tls_sessions"] == 0 and st["arena_used"] == idle, "idle")
-        count_hs = 40
-        for label, context in (("client's default groups", ctx()),
-                               ("client offering P-256 only", None)):
-            if context is None:
-                context = ctx()
-                context.set_ecdh_curve("prime256v1")
-            t0 = time.time()
-            for _ in range(count_hs):
-                tls_handshake(d.tls_port, context).close()
-            dt = time.time() - t0
-            print("  %d sequential full handshakes (ECDSA P-256 certificate, %s): %.2fs, %.1f/s" % (
-                count_hs, label, dt, count_hs / dt))
-        wait_stats(d, lambda st: st["tls_sessions"] == 0 and st["arena_used"] == idle, "idle")
     finally:
         stop_ok(d)
 
