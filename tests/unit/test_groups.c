@@ -337,16 +337,20 @@ static void test_names(void)
     if (!a)
         return;
     char name[CONFIG_GROUP_NAME_MAX + 2];
-    CHECK_EQ(cw_group_name_valid("chat_lobby"), 1);
-    CHECK_EQ(cw_group_name_valid("AZaz09-_."), 1);
+    /* a name is valid when shorter than CONFIG_GROUP_NAME_MAX (at least 8):
+     * every allowed character in names of 7 bytes or fewer */
+    CHECK_EQ(cw_group_name_valid("AZaz-_."), 1);
+    CHECK_EQ(cw_group_name_valid("09"), 1);
     CHECK_EQ(cw_group_name_valid("a"), 1);
+    CHECK_EQ(cw_group_name_valid("chat_lobby"), sizeof "chat_lobby" <= CONFIG_GROUP_NAME_MAX);
+    CHECK_EQ(cw_group_name_valid("AZaz09-_."), sizeof "AZaz09-_." <= CONFIG_GROUP_NAME_MAX);
     memset(name, 'n', sizeof name);
-    name[CONFIG_GROUP_NAME_MAX - 1] = 0; /* 99 bytes: the longest */
+    name[CONFIG_GROUP_NAME_MAX - 1] = 0; /* 99 bytes (by default): the longest */
     CHECK_EQ(cw_group_name_valid(name), 1);
     CHECK_EQ(cw_group_add(a, name), 0);
     CHECK_EQ(cw_group_send(&cw_srv, name, "t", NULL, 0), 1);
     name[CONFIG_GROUP_NAME_MAX - 1] = 'n';
-    name[CONFIG_GROUP_NAME_MAX] = 0; /* 100 bytes */
+    name[CONFIG_GROUP_NAME_MAX] = 0; /* 100 bytes (by default): too long */
     CHECK_EQ(cw_group_name_valid(name), 0);
     CHECK_EQ(cw_group_add(a, name), CW_EINVAL);
     static const char *const bad[] = {"", "a b", "a/b", "a:b", "a\tb", "\xc3\xa9", "a@b",
@@ -419,11 +423,11 @@ static void test_group_table_full(void)
     }
     CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
     CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
-    CHECK_EQ(cw_group_add(cs[0], "one.more"), CW_ENOMEM);
-    CHECK_EQ(cw_group_add(cs[NCONN - 1], "one.more"), CW_ENOMEM);
+    CHECK_EQ(cw_group_add(cs[0], "new.one"), CW_ENOMEM);
+    CHECK_EQ(cw_group_add(cs[NCONN - 1], "new.one"), CW_ENOMEM);
     CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS);
     CHECK_EQ(members_used(), CONFIG_MAX_GROUPS);
-    CHECK_EQ(cw_group_send(&cw_srv, "one.more", "t", NULL, 0), 0);
+    CHECK_EQ(cw_group_send(&cw_srv, "new.one", "t", NULL, 0), 0);
     /* an existing group takes another member, when a membership is left
      * (CONFIG_MAX_MEMBERSHIPS above CONFIG_MAX_GROUPS) and g0 has room for
      * another connection */
@@ -450,7 +454,7 @@ static void test_group_table_full(void)
     }
     CHECK_EQ(wrong, 0);
     /* and new ones fit again */
-    CHECK_EQ(cw_group_add(cs[0], "one.more"), 0);
+    CHECK_EQ(cw_group_add(cs[0], "new.one"), 0);
     CHECK_EQ(groups_used(), CONFIG_MAX_GROUPS / 2 + 1);
     for (unsigned i = 0; i < NCONN; i++)
         cw_groups_discard_all(cs[i]);
@@ -1137,7 +1141,7 @@ static void test_membership_share_per_connection(void)
             CHECK_EQ(cw_group_add(a, name), 0);
         }
         unsigned long refused = cw_rt.stats.share_refusals;
-        CHECK_EQ(cw_group_add(a, "one.more"), CW_ENOMEM);
+        CHECK_EQ(cw_group_add(a, "new.one"), CW_ENOMEM);
         CHECK_EQ(cw_rt.stats.share_refusals, refused + 1);
         CHECK_EQ(members_used(), share);
         return;
