@@ -240,12 +240,19 @@ $(B)/tests/%: $(B)/obj/tests/integration/%.o $(TEST_LIB_OBJS) $(LIB) $(TLS_LIBS)
 run: $(DAEMON) $(CLI)
 	./$(DAEMON) --listen 127.0.0.1:8080 --www examples/www $(if $(filter 0,$(shell id -u)),--allow-root,$(if $(XDG_RUNTIME_DIR),,--control $(B)/chanwired.sock))
 
-# Every suite for this board; on the host also the poll() build and the
-# TLS build, whose pass runs the suites over wss:// (CW_TLS=1).
+# Every suite for this board; on the host also the poll() build (the suites
+# that drive its poller), the TLS build, whose pass runs the suites over
+# wss:// (CW_TLS=1), the Redis-layer build and the ThreadSanitizer pass.
 HAVE_MBEDTLS = $(wildcard $(patsubst %/,%,$(dir $(shell $(CC) -print-file-name=libmbedtls.a)))/libmbedtls.a)
 # host-redis (the Redis channel layer built in) runs its own suites, those
 # of the groups it hooks into, and the unit tests; the rest is the host's.
 REDIS_SUITES := unit redis interop test_channels.py
+# host-poll differs from host only in its poller (port/posix/poller_poll.c):
+# the suites that drive readiness, many sockets, timers, watches, faults and
+# the callgrind guard's poll record; `make BOARD=host-poll check` runs all.
+POLL_SUITES := unit wire test_websockets.py test_badinput.py test_faults.py test_chaos.py \
+               test_loop.py test_shares.py test_daemon.py test_static.py test_framing.py \
+               echo.test.js test_callgrind.py
 # One total for the whole run: each board pass appends its totals to
 # $(CHECK_TOTALS) (CW_TOTALS_FILE from outside, as .ci/run sets it, sums
 # more passes); a pass that fails lets the others run, one that stops
@@ -262,7 +269,7 @@ check: check-layers check-doc-tests
 	$(Q)mkdir -p $(dir $(CHECK_TOTALS))$(if $(CW_TOTALS_FILE),,; rm -f $(CHECK_TOTALS))
 	$(call check_pass,,check-one,$(BOARD))
 ifeq ($(BOARD),host)
-	$(call check_pass,,BOARD=host-poll check-one,host-poll)
+	$(call check_pass,,BOARD=host-poll check-one CHECK_ONLY="$(POLL_SUITES)",host-poll)
 ifneq ($(HAVE_MBEDTLS),)
 	$(call check_pass,CW_TLS=1,BOARD=host-tls check-one,host-tls)
 else
