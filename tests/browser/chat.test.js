@@ -12,138 +12,17 @@
 // (Chromium with --ignore-certificate-errors) and must open its sockets wss://.
 'use strict';
 
-const { spawn, execFile } = require('child_process');
+const { execFile } = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
-const CHROMIUM = process.env.CW_CHROMIUM || '/usr/bin/chromium';
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  console.log('SKIP: npm package playwright-core missing (cd tests && npm install)');
-  process.exit(77);
-}
-if (!fs.existsSync(CHROMIUM)) {
-  console.log('SKIP: ' + CHROMIUM + ' missing (apt-get install chromium)');
-  process.exit(77);
-}
+const kit = require('../lib/browserkit');  // exits 77 without playwright-core or Chromium
+const { T, TLS, SHOTS, STEP_MS, assert } = kit;
 
-const ROOT = path.join(__dirname, '..', '..');
-const SLOW = Number(process.env.CW_SLOW || '1') || 1;
-const T = (ms) => ms * SLOW;
-const BUILD = process.env.CW_BUILD || path.join(ROOT, 'build', 'host');
-const DAEMON = process.env.CW_DAEMON || path.join(BUILD, 'chanwired');
-const SEND = path.join(BUILD, 'chanwire-send');
-const SHOTS = path.join(BUILD, 'screenshots');
-const WWW = path.join(ROOT, 'examples', 'www');
+const SEND = path.join(kit.BUILD, 'chanwire-send');
 const ROOM = 'kitchen';
 const OTHER = 'garden';
-const DEADLINE_MS = T(120000);
-const STEP_MS = T(15000);
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-browser-'));
-const CONTROL = path.join(tmp, 'ctl.sock');
-const TLS = process.env.CW_TLS === '1' && !!process.env.CW_TLS_CERT;
-
-// ---- cleanup on every exit path --------------------------------------------
-
-let daemon = null;   // {proc, port, log(), stop()}
-let context = null;  // the persistent browser context
-
-// SIGKILLs every process this one started (the daemon, the browser and its
-// process group) and removes the temp dir. Synchronous: usable from 'exit'.
-function killEverything() {
-  if (daemon && daemon.proc.exitCode === null && daemon.proc.signalCode === null) {
-    try { daemon.proc.kill('SIGKILL'); } catch (e) { /* gone */ }
-  }
-  let children = [];
-  try {
-    children = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-      try {
-        const stat = fs.readFileSync('/proc/' + d + '/stat', 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
-      } catch (e) { return false; }
-    }).map(Number);
-  } catch (e) { /* no /proc */ }
-  for (const pid of children) {
-    try { process.kill(-pid, 'SIGKILL'); } catch (e) { /* not a group leader */ }
-    try { process.kill(pid, 'SIGKILL'); } catch (e) { /* gone */ }
-  }
-  try { fs.rmSync(tmp, { recursive: true, force: true }); } catch (e) { /* best effort */ }
-}
-process.on('exit', killEverything);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { console.log('interrupted by ' + sig); console.log('0 passed, 1 failed'); process.exit(1); });
-}
-const deadline = setTimeout(() => {
-  console.log('FAIL: the whole test exceeded ' + DEADLINE_MS + ' ms');
-  if (daemon) console.log('daemon log:\n' + daemon.log());
-  console.log('0 passed, 1 failed');
-  process.exit(1);
-}, DEADLINE_MS);
-deadline.unref();
-
-// ---- helpers ----------------------------------------------------------------
-
-function assert(cond, msg) {
-  if (!cond) throw new Error('assertion failed: ' + msg);
-}
-
-function withTimeout(p, ms, what) {
-  let t;
-  return Promise.race([
-    p,
-    new Promise((_, rej) => { t = setTimeout(() => rej(new Error('timed out: ' + what)), ms); }),
-  ]).finally(() => clearTimeout(t));
-}
-
-// Starts chanwired on a free port with the demo page and a private control socket.
-function startDaemon() {
-  const prefix = (process.env.CW_EXEC_PREFIX || '').split(/\s+/).filter(Boolean);
-  const listen = TLS ? ['--listen-tls', '127.0.0.1:0', '--tls-cert', process.env.CW_TLS_CERT,
-    '--tls-key', process.env.CW_TLS_KEY] : ['--listen', '127.0.0.1:0'];
-  const argv = prefix.concat([DAEMON], listen, ['--log-level', 'info',
-    '--www', WWW, '--control', CONTROL, '--allow-root']);
-  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
-  const d = {
-    proc, port: 0, log: () => log,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const t = setTimeout(() => proc.kill('SIGKILL'), T(10000));
-      const r = await exited;
-      clearTimeout(t);
-      return r;
-    },
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error('daemon did not start: ' + argv.join(' ') + '\n' + log));
-    }, T(10000));
-    const onData = (chunk) => {
-      log += chunk.toString();
-      const m = /listening on \S+ \(port (\d+)\)/.exec(log);
-      if (m && !d.port) {
-        d.port = Number(m[1]);
-        clearTimeout(timer);
-        if (TLS && !/listening on \S+ \(port \d+\) with TLS/.test(log)) {
-          reject(new Error('CW_TLS=1 but the daemon does not listen with TLS:\n' + log));
-        }
-        resolve(d);
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('error', (e) => { clearTimeout(timer); reject(e); });
-    proc.on('exit', () => {
-      if (!d.port) { clearTimeout(timer); reject(new Error('daemon exited at start:\n' + log)); }
-    });
-  });
-}
+const CONTROL = path.join(kit.tmp, 'ctl.sock');
 
 function chanwireSend(args) {
   return new Promise((resolve) => {
@@ -165,7 +44,7 @@ async function shot(page, name) {
 
 // A page of the persistent context, with its errors collected.
 async function openPage(label, viewport) {
-  const page = await context.newPage();
+  const page = await kit.context.newPage();
   page.label = label;
   page.problems = [];
   page.sockets = [];
@@ -176,7 +55,7 @@ async function openPage(label, viewport) {
   page.on('response', (r) => { if (r.status() >= 400) page.problems.push('HTTP ' + r.status() + ' for ' + r.url()); });
   if (viewport) await page.setViewportSize(viewport);
   page.setDefaultTimeout(STEP_MS);
-  const resp = await page.goto(`${TLS ? 'https' : 'http'}://127.0.0.1:${daemon.port}/`,
+  const resp = await page.goto(`${TLS ? 'https' : 'http'}://127.0.0.1:${kit.daemon.port}/`,
     { waitUntil: 'load', timeout: STEP_MS });
   assert(resp && resp.status() === 200, label + ': GET / answered ' + (resp && resp.status()));
   return page;
@@ -346,65 +225,17 @@ test('no page errors, failed requests or error responses', async () => {
   assert(all.length === 0, all.join('\n'));
 });
 
-test('the browser closes and the daemon exits cleanly on SIGTERM', async () => {
-  await withTimeout(context.close(), T(15000), 'closing the browser');
-  context = null;
-  const r = await daemon.stop();
-  assert(r.code === 0, 'daemon exit ' + JSON.stringify(r) + '\n' + daemon.log());
-});
+test('the browser closes and the daemon exits cleanly on SIGTERM', kit.closeEverything);
 
-async function main() {
-  let passed = 0;
-  let failed = 0;
-  const t0 = Date.now();
-  try {
-    daemon = await startDaemon();
-    const profile = path.join(tmp, 'profile');
-    context = await withTimeout(chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync']
-        .concat(TLS ? ['--ignore-certificate-errors'] : []),
-      viewport: { width: 900, height: 700 },
-      handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-      timeout: T(30000),
-    }), T(40000), 'launching ' + CHROMIUM);
-  } catch (e) {
-    console.log('FAIL setup: ' + (e && e.stack || e));
-    if (daemon) console.log('daemon log:\n' + daemon.log());
-    console.log(`0 passed, ${cases.length} failed`);
-    process.exit(1);
-  }
-  let broken = null;  // the scenario is one story: after a failure the rest cannot run
-  for (const c of cases) {
-    if (broken && c.name !== cases[cases.length - 1].name) {
-      failed++;
-      console.log('FAIL ' + c.name + ': not run, an earlier step failed (' + broken + ')');
-      continue;
+kit.run(cases, {
+  daemonArgs: ['--control', CONTROL],
+  viewport: { width: 900, height: 700 },
+  async onFail() {
+    for (const k of Object.keys(S)) {
+      try { console.log('  ' + S[k].label + ' shot: ' + await shot(S[k], 'fail-' + k)); } catch (e) { /* page gone */ }
     }
-    const t = Date.now();
-    try {
-      await withTimeout(c.fn(), T(60000), c.name);
-      passed++;
-      console.log(`ok   ${c.name} (${Date.now() - t} ms)`);
-    } catch (e) {
-      failed++;
-      broken = broken || c.name;
-      console.log(`FAIL ${c.name}: ${e && e.message || e}`);
-      for (const k of Object.keys(S)) {
-        try { console.log('  ' + S[k].label + ' shot: ' + await shot(S[k], 'fail-' + k)); } catch (e2) { /* page gone */ }
-      }
-    }
-  }
-  if (failed && daemon) console.log('daemon log:\n' + daemon.log());
-  if (fs.existsSync(SHOTS)) console.log('screenshots in ' + SHOTS);
-  console.log(`(${Date.now() - t0} ms)`);
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed ? 1 : 0);
-}
-
-main().catch((e) => {
+  },
+}).catch((e) => {
   console.log('FAIL: ' + (e && e.stack || e));
   console.log('0 passed, 1 failed');
   process.exit(1);
