@@ -8,7 +8,7 @@
 #       makes the sequence reproducible. Built with `make` (tests).
 #   make check-faults [CW_FAULT_RATE=10] [CW_FAULT_SEED=1]
 #       every suite of this board against that daemon (the unit suites do
-#       not start one and run as usual).
+#       not start one and run as usual); CHECK_ONLY="glob ..." limits them.
 #   make soak [SOAK_SECONDS=600] [SOAK_CLIENTS=300]
 #       hundreds of clients churning connects, chat messages, rooms and
 #       disconnects against the daemon; samples RSS and pools; passes only
@@ -34,7 +34,7 @@ $(DAEMON_FAULTS): $(DAEMON_OBJS) $(B)/obj/tests/lib/faults.o $(LIB) $(TLS_LIBS)
 check-faults: all
 	@echo "== fault injection: $(DAEMON_FAULTS), CW_FAULT_RATE=$${CW_FAULT_RATE:-10}% CW_FAULT_SEED=$${CW_FAULT_SEED:-1}"
 	$(Q)CW_DAEMON=$(abspath $(DAEMON_FAULTS)) CW_FAULTS=1 python3 tests/run.py --build $(B) \
-	  --board $(BOARD)$(if $(SANITIZE), --sanitize)
+	  --board $(BOARD)$(if $(SANITIZE), --sanitize) $(foreach o,$(CHECK_ONLY),--only '$(o)')
 
 SOAK_SECONDS ?= 600
 SOAK_CLIENTS ?= 300
