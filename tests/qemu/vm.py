@@ -124,8 +124,16 @@ def initramfs(unpacked, daemon, daemon_args, path):
         if not found:
             sys.exit("check-vm: no %s.ko in the kernel package" % m)
         entries.append(("lib/modules/%s.ko" % m, stat.S_IFREG | 0o644, open(found[0], "rb").read()))
-    for f in sorted(glob.glob(os.path.join(ROOT, "examples", "www", "*"))):
-        entries.append(("www/" + os.path.basename(f), stat.S_IFREG | 0o644, open(f, "rb").read()))
+    www = os.path.join(ROOT, "examples", "www")
+    for top, dirs, files in sorted(os.walk(www)):  # the pages and their folders (status/)
+        dirs.sort()
+        rel = os.path.relpath(top, www)
+        if rel != ".":
+            entries.append(("www/" + rel, d, None))
+        for f in sorted(files):
+            name = f if rel == "." else rel + "/" + f
+            entries.append(("www/" + name, stat.S_IFREG | 0o644,
+                            open(os.path.join(top, f), "rb").read()))
     entries.append(("chanwired", stat.S_IFREG | 0o755, open(daemon, "rb").read()))
     init = INIT % {"modules": " ".join(MODULES), "port": GUEST_PORT, "args": " ".join(daemon_args)}
     entries.append(("init", stat.S_IFREG | 0o755, init.encode()))
