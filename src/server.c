@@ -440,20 +440,29 @@ static void stopped(cw_server *s)
     cw_log(CW_LOG_INFO, "stopped");
 }
 
+/* One turn of the loop, waiting at most wait_ms (-1: until something
+ * happens): 0, 1 once a graceful shutdown has finished, or CW_ESYS. */
+static int turn(cw_server *s, int wait_ms)
+{
+    if (s->stop_requested && !s->stopping)
+        begin_shutdown();
+    if (s->stopping && cw_conn_count() == 0) {
+        stopped(s);
+        return 1;
+    }
+    if (cw_reactor_run_once(wait_ms) < 0) {
+        cw_log(CW_LOG_ERROR, "poller failed: %s", strerror(errno));
+        return CW_ESYS;
+    }
+    return 0;
+}
+
 int cw_run(cw_server *s)
 {
-    for (;;) {
-        if (s->stop_requested && !s->stopping)
-            begin_shutdown();
-        if (s->stopping && cw_conn_count() == 0)
-            break;
-        if (cw_reactor_run_once(-1) < 0) {
-            cw_log(CW_LOG_ERROR, "poller failed: %s", strerror(errno));
-            return CW_ESYS;
-        }
-    }
-    stopped(s);
-    return 0;
+    int rc;
+    while ((rc = turn(s, -1)) == 0)
+        ;
+    return rc < 0 ? rc : 0;
 }
 
 #if defined(CONFIG_FOREIGN_LOOP)
@@ -472,23 +481,6 @@ int cw_loop_timeout(cw_server *s)
     return cw_reactor_timeout();
 }
 
-/* One turn without waiting: 0, 1 once a graceful shutdown has finished,
- * or CW_ESYS. */
-static int step(cw_server *s)
-{
-    if (s->stop_requested && !s->stopping)
-        begin_shutdown();
-    if (s->stopping && cw_conn_count() == 0) {
-        stopped(s);
-        return 1;
-    }
-    if (cw_reactor_run_once(0) < 0) {
-        cw_log(CW_LOG_ERROR, "poller failed: %s", strerror(errno));
-        return CW_ESYS;
-    }
-    return 0;
-}
-
 int cw_loop_service(cw_server *s)
 {
     static int inside; /* called from one of its own callbacks: refused */
@@ -497,11 +489,11 @@ int cw_loop_service(cw_server *s)
     if (s->stopping && cw_conn_count() == 0 && !cw_wheel_armed(&s->shutdown_timer))
         return 1; /* finished already */
     inside = 1;
-    int rc = step(s);
+    int rc = turn(s, 0);
     if (rc == 0 && s->stop_requested && !s->stopping)
-        rc = step(s); /* a callback of this turn asked: start now */
+        rc = turn(s, 0); /* a callback of this turn asked: start now */
     if (rc == 0 && s->stopping && cw_conn_count() == 0)
-        rc = step(s);
+        rc = turn(s, 0);
     inside = 0;
     return rc;
 }

@@ -918,12 +918,6 @@ static void pending_expired(cw_conn *c)
     http_answer(c, 503, "connect did not decide before the handshake deadline");
 }
 
-static int tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
 /* Header lines for the 101: "Name: value\r\n" each, names chanwire owns
  * refused. Returns their length, or CW_EINVAL / CW_ETOOBIG. */
 static long check_headers(const char *h)
@@ -933,7 +927,7 @@ static long check_headers(const char *h)
         return CW_ETOOBIG;
     for (size_t i = 0; i < n;) {
         size_t name = i;
-        while (i < n && tchar((unsigned char)h[i]))
+        while (i < n && cw_http_is_tchar((unsigned char)h[i]))
             i++;
         if (i == name || i >= n || h[i] != ':')
             return CW_EINVAL;

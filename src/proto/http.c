@@ -36,7 +36,7 @@ void cw_http_init(cw_http_req *r)
 
 /* RFC 9110 tchar: ALPHA, DIGIT and !#$%&'*+-.^_`|~, one bit per byte
  * value below 128 (smaller than the range tests and a strchr). */
-static int is_tchar(unsigned char c)
+int cw_http_is_tchar(unsigned char c)
 {
     static const uint8_t tchar[16] = {0x00, 0x00, 0x00, 0x00, 0xfa, 0x6c, 0xff, 0x03,
                                       0xfe, 0xff, 0xff, 0xc7, 0xff, 0xff, 0xff, 0x57};
@@ -125,7 +125,7 @@ int cw_http_parse(cw_http_req *r)
                 r->method = span(r->mark, at);
                 r->mark = r->pos;
                 r->state = S_TARGET;
-            } else if (!is_tchar(c)) {
+            } else if (!cw_http_is_tchar(c)) {
                 return 400;
             }
             break;
@@ -161,7 +161,7 @@ int cw_http_parse(cw_http_req *r)
             } else if (c == '\n') {
                 r->state = S_DONE;
                 return CW_HTTP_DONE;
-            } else if (is_tchar(c)) {
+            } else if (cw_http_is_tchar(c)) {
                 if (r->nheaders >= CONFIG_HTTP_MAX_HEADERS)
                     return 431;
                 r->nheaders++;
@@ -175,7 +175,7 @@ int cw_http_parse(cw_http_req *r)
             if (c == ':') {
                 r->hdr[r->nheaders - 1].name = span(r->mark, at);
                 r->state = S_VALUE_OWS;
-            } else if (!is_tchar(c)) {
+            } else if (!cw_http_is_tchar(c)) {
                 return 400; /* includes whitespace before the colon */
             }
             break;

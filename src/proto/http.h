@@ -54,6 +54,8 @@ void cw_http_init(cw_http_req *r);
  * and the head still incomplete, returns 414 (still in the request line) or
  * 431 (in the headers). */
 int cw_http_parse(cw_http_req *r);
+/* 1 for a token character of RFC 9110 (header names, methods). */
+int cw_http_is_tchar(unsigned char c);
 
 /* Case-insensitive lookup. Returns the header index or -1; *count (if not
  * NULL) receives how many headers have that name. */
