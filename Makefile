@@ -90,8 +90,19 @@ MBEDTLS_LIBDIR ?= $(patsubst %/,%,$(dir $(shell $(CC) -print-file-name=libmbedtl
 ifneq ($(MBEDTLS_INCDIR),)
 CPPFLAGS_ALL += -I$(MBEDTLS_INCDIR)
 endif
+# MBEDTLS_LINK=shared links the shared mbedTLS instead (a distribution whose
+# libraries are shared only, e.g. Buildroot's BR2_SHARED_LIBS): it must be
+# built with MBEDTLS_PLATFORM_MEMORY, so that mbedtls_platform_set_calloc_free
+# points its allocations at the same arena at start-up (src/core/tls.c); the
+# build checks that and stops otherwise.
+MBEDTLS_LINK ?= static
+ifeq ($(MBEDTLS_LINK),shared)
+TLS_LIBS := $(B)/mbedtls/platform-memory.ok
+EXTRA_LIBS += -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
+else
 TLS_LIBS := $(B)/mbedtls/libmbedtls.a $(B)/mbedtls/libmbedx509.a $(B)/mbedtls/libmbedcrypto.a
 EXTRA_LIBS += $(TLS_LIBS) -lpthread
+endif
 endif
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB := $(B)/libchanwire.a
@@ -135,7 +146,7 @@ CONFIG_H := $(B)/include/cw_config.h
 # Test objects are intermediate files of pattern rules: keep them.
 .SECONDARY:
 
-.PHONY: all lib daemon tests run test check check-one check-layers check-doc-tests clean size
+.PHONY: all lib daemon tests run test check check-one check-layers check-doc-tests clean size check-packaging check-deb
 all: $(LIB) $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) tests
 
 lib: $(LIB)
@@ -189,6 +200,14 @@ $(B)/obj/%.o: %.c $(CONFIG_H)
 $(LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/mbedtls/platform-memory.ok: $(CONFIG_H)
+	@mkdir -p $(dir $@)
+	$(Q)printf '#include <mbedtls/platform.h>\n#if !defined(MBEDTLS_PLATFORM_MEMORY) || defined(MBEDTLS_PLATFORM_CALLOC_MACRO)\n#error no mbedtls_platform_set_calloc_free\n#endif\n' | \
+	  $(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) -E -o /dev/null -x c - 2>/dev/null || { echo "MBEDTLS_LINK=shared needs" \
+	  "an mbedTLS built with MBEDTLS_PLATFORM_MEMORY (its allocations go to the TLS arena);" \
+	  "use MBEDTLS_LINK=static with its static libraries"; exit 1; }
+	$(Q)touch $@
 
 $(B)/mbedtls/%.a:
 	@mkdir -p $(dir $@)
@@ -265,7 +284,7 @@ define check_pass
 	$(1) CW_TOTALS_FILE=$$f $(MAKE) --no-print-directory $(2) || \
 	  [ "$$(cat $$f 2>/dev/null | wc -l)" -gt "$$n" ] || echo "error $(3)" >> $$f
 endef
-check: check-layers check-doc-tests
+check: check-layers check-doc-tests check-packaging
 	$(Q)mkdir -p $(dir $(CHECK_TOTALS))$(if $(CW_TOTALS_FILE),,; rm -f $(CHECK_TOTALS))
 	$(call check_pass,,check-one,$(BOARD))
 ifeq ($(BOARD),host)
@@ -323,6 +342,24 @@ check-one: all
 check-doc-tests:
 	$(Q)python3 scripts/check-doc-tests.py
 
+# The packages (dist/, debian/): Buildroot's check-package rules, one
+# control socket, version and board list across them, the OpenWrt procd
+# script's command line, the BusyBox script run against the daemon
+# (docs/packaging.md; the last with a native daemon, i.e. not under qemu).
+check-packaging: $(if $(BOARD_QEMU),,$(DAEMON))
+	$(Q)python3 scripts/check-buildroot-package.py
+	$(Q)python3 tests/packaging/test_check_package.py
+	$(Q)python3 tests/packaging/test_agree.py
+	$(Q)sh tests/packaging/test_procd.sh
+	$(if $(BOARD_QEMU),,$(Q)sh tests/packaging/test_sysv.sh $(B))
+	$(Q)shellcheck dist/chanwired.default dist/openwrt/chanwire/files/chanwired.init \
+	  scripts/check-deb.sh tests/packaging/test_procd.sh tests/packaging/test_sysv.sh
+
+# The Debian packages built (host and armhf), lintian-clean, installed,
+# started and removed (root; scripts/install-test-deps.sh --packaging).
+check-deb:
+	$(Q)sh scripts/check-deb.sh
+
 # The include graph keeps the layers of docs/architecture.md: no file
 # includes a header of a higher layer, no circle inside one layer.
 check-layers:
@@ -334,8 +371,11 @@ clean:
 # Fuzz targets (make fuzz) and their corpus replay in make check; the
 # fault-injection daemon (make check-faults) and the soak (make soak); the
 # daemon with a moved wall clock (test_y2038.py); the
-# benchmark (make bench) and its callgrind guard (in make check).
+# benchmark (make bench) and its callgrind guard (in make check). A source
+# without tests/ (what the Buildroot package copies) builds lib, daemon, cli.
+ifneq ($(wildcard tests/run.py),)
 include tests/fuzz/fuzz.mk tests/hardening.mk tests/clock.mk tests/bench/bench.mk
+endif
 
 # Configuration, sizes, the booted-board check, install and the Kconfig
 # combinations no board builds (make check-combos, randconfig-check): mk/*.mk.

@@ -7,6 +7,7 @@
 #   chanwired.service and lib/sysusers.d/chanwire.conf (the user chanwire),
 #   $(SYSCONFDIR)/default/chanwired (kept if present).
 #   INSTALL_INIT=none|sysv|systemd|both (default both) picks the service files.
+#   make install-dev     the header, libchanwire.a and chanwire.pc only
 #   make check-install   installs into a scratch folder and checks the result
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -25,31 +26,37 @@ CW_VERSION := $(shell sed -n 's/^\#define CW_VERSION "\(.*\)"/\1/p' include/chan
 PC_LIBS_PRIVATE := $(if $(CONFIG_TLS),-lmbedtls -lmbedx509 -lmbedcrypto)
 SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
   -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(CW_VERSION)|g' \
-  -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g'
+  -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g'
 
-.PHONY: cli install install-init-sysv install-init-systemd check-install
+.PHONY: cli install install-dev install-init-sysv install-init-systemd check-install
 cli: $(CLI)
 
-install: $(LIB) $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) \
+install: install-dev $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) \
 	 $(if $(filter sysv both,$(INSTALL_INIT)),install-init-sysv) \
 	 $(if $(filter systemd both,$(INSTALL_INIT)),install-init-systemd)
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
-	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/www $(DESTDIR)$(SYSCONFDIR)/default
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/default
 	$(INSTALL) -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/chanwired
 ifeq ($(CONFIG_CONTROL_SOCKET),y)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	$(INSTALL) -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/chanwire-send
 	$(INSTALL) -m 0644 docs/man/chanwire-send.1 $(DESTDIR)$(MANDIR)/man1/chanwire-send.1
 endif
+	$(INSTALL) -m 0644 docs/man/chanwired.8 $(DESTDIR)$(MANDIR)/man8/chanwired.8
+ifeq ($(CONFIG_STATIC_FILES),y)
+	$(INSTALL) -d $(DESTDIR)$(DATADIR)/www/status
+	$(INSTALL) -m 0644 $(wildcard examples/www/*.*) $(DESTDIR)$(DATADIR)/www/
+	$(INSTALL) -m 0644 examples/www/status/* $(DESTDIR)$(DATADIR)/www/status/
+endif
+	test -e $(DESTDIR)$(SYSCONFDIR)/default/chanwired || \
+	  $(INSTALL) -m 0644 dist/chanwired.default $(DESTDIR)$(SYSCONFDIR)/default/chanwired
+
+# What a program linking the library needs, alone (Buildroot's staging,
+# Debian's libchanwire-dev): the header, the archive and chanwire.pc.
+install-dev: $(LIB)
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	$(INSTALL) -m 0644 include/chanwire.h $(DESTDIR)$(INCLUDEDIR)/chanwire.h
 	$(INSTALL) -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libchanwire.a
 	$(SUBST) dist/chanwire.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/chanwire.pc
-	$(INSTALL) -m 0644 docs/man/chanwired.8 $(DESTDIR)$(MANDIR)/man8/chanwired.8
-	$(INSTALL) -m 0644 $(wildcard examples/www/*.*) $(DESTDIR)$(DATADIR)/www/
-	$(INSTALL) -d $(DESTDIR)$(DATADIR)/www/status
-	$(INSTALL) -m 0644 examples/www/status/* $(DESTDIR)$(DATADIR)/www/status/
-	test -e $(DESTDIR)$(SYSCONFDIR)/default/chanwired || \
-	  $(INSTALL) -m 0644 dist/chanwired.default $(DESTDIR)$(SYSCONFDIR)/default/chanwired
 
 # The service files alone (Buildroot's INSTALL_INIT_SYSV/_SYSTEMD hooks).
 install-init-sysv:

@@ -10,16 +10,20 @@
 #   scripts/install-test-deps.sh --boards  also the cross toolchains, qemu,
 #                                          multiarch libraries and Kconfig
 #                                          tools of the boards (.ci/run)
+#   scripts/install-test-deps.sh --packaging  also what make check-deb needs:
+#                                          debhelper, lintian, the armhf
+#                                          cross compiler (dpkg -a armhf)
 # `make test` runs it, then every suite with CHECK_STRICT=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-boards=0
+boards=0 packaging=0
 for arg in "$@"; do
     case "$arg" in
     --boards) boards=1 ;;
-    *) echo "usage: $0 [--boards]" >&2; exit 2 ;;
+    --packaging) packaging=1 ;;
+    *) echo "usage: $0 [--boards] [--packaging]" >&2; exit 2 ;;
     esac
 done
 
@@ -44,6 +48,8 @@ pkgs+=(libclang-rt-14-dev)
 # The foreign-loop examples (examples/glib_loop.c, examples/libuv_loop.c),
 # found through pkg-config.
 pkgs+=(libglib2.0-dev libuv1-dev pkg-config)
+# make check-packaging: the init scripts are checked with shellcheck.
+pkgs+=(shellcheck)
 # A machine may already carry a newer Node (with its own npm) from another
 # source; Debian's packages would conflict with it, so add them only if absent.
 if ! command -v node >/dev/null 2>&1; then
@@ -51,6 +57,11 @@ if ! command -v node >/dev/null 2>&1; then
 fi
 if ! command -v npm >/dev/null 2>&1; then
     pkgs+=(npm)
+fi
+if [ "$packaging" = 1 ]; then
+    # make check-deb: dpkg-buildpackage with dh, lintian, and the cross
+    # toolchain for -a armhf.
+    pkgs+=(debhelper lintian dpkg-dev crossbuild-essential-armhf)
 fi
 if [ "$boards" = 1 ]; then
     # Boards (boards/*/board.mk): Debian's cross gcc, qemu-user to run the
@@ -98,6 +109,9 @@ apt_update() {
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-test-deps: installing ${missing[*]}"
+    if [ "$packaging" = 1 ] && [ "$boards" = 0 ]; then
+        dpkg --print-foreign-architectures | grep -qx armhf || "${SUDO[@]}" dpkg --add-architecture armhf
+    fi
     if [ "$boards" = 1 ]; then
         for arch in armhf mipsel; do
             dpkg --print-foreign-architectures | grep -qx "$arch" || "${SUDO[@]}" dpkg --add-architecture "$arch"

@@ -25,13 +25,13 @@ for f in usr/sbin/chanwired usr/bin/chanwire-send usr/include/chanwire.h usr/lib
     [ -f "$dest/$f" ] && ok "/$f" || bad "/$f missing"
 done
 [ -x "$dest/etc/init.d/S50chanwired" ] && sh -n "$dest/etc/init.d/S50chanwired" &&
-    grep -q '^DAEMON=/usr/sbin/chanwired$' "$dest/etc/init.d/S50chanwired" &&
+    grep -q '^DAEMON="chanwired"$' "$dest/etc/init.d/S50chanwired" && grep -q -- '--exec "/usr/sbin/$DAEMON"' "$dest/etc/init.d/S50chanwired" &&
     ok "init script parses and points at /usr/sbin/chanwired" || bad "init script"
 sh -n "$dest/etc/default/chanwired" && ok "sample config parses" || bad "sample config"
 # The shipped options: a user of its own (which the sysusers.d file
 # creates), no GET /stats on the port.
 for f in etc/default/chanwired etc/init.d/S50chanwired usr/lib/systemd/system/chanwired.service; do
-    grep -q 'CHANWIRED_OPTS=.*--user chanwire --no-stats' "$dest/$f" && ! grep -q -- '--user nobody' "$dest/$f" &&
+    grep -q 'CHANWIRED_ARGS=.*--user chanwire --no-stats' "$dest/$f" && ! grep -q -- '--user nobody' "$dest/$f" &&
         ok "/$f: --user chanwire --no-stats" || bad "/$f: not --user chanwire --no-stats"
 done
 grep -q '^u chanwire ' "$dest/usr/lib/sysusers.d/chanwire.conf" && ok "sysusers.d creates chanwire" ||

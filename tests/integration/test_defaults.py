@@ -162,7 +162,7 @@ def without_the_endpoint_the_control_socket_keeps_the_report():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def sh_value(script, name="CHANWIRED_OPTS"):
+def sh_value(script, name="CHANWIRED_ARGS"):
     """What a shell makes of the assignments in script (commands stripped)."""
     p = subprocess.run(["sh", "-c", script + '\nprintf "%s" "$' + name + '"'],
                        stdout=subprocess.PIPE, check=True, timeout=10)
@@ -170,14 +170,14 @@ def sh_value(script, name="CHANWIRED_OPTS"):
 
 
 def shipped_opts():
-    """CHANWIRED_OPTS of /etc/default/chanwired, the SysV script's fallback
+    """CHANWIRED_ARGS of /etc/default/chanwired, the SysV script's fallback
     and the systemd unit's, as each would hand them to the daemon."""
     out = {"dist/chanwired.default": sh_value(read("dist/chanwired.default"))}
-    line = [l for l in read("dist/chanwired.init").splitlines() if l.startswith("CHANWIRED_OPTS=")]
+    line = [l for l in read("dist/chanwired.init").splitlines() if l.startswith("CHANWIRED_ARGS=")]
     assert len(line) == 1, line
     out["dist/chanwired.init"] = sh_value(line[0])
-    m = re.search(r'^Environment="CHANWIRED_OPTS=([^"]*)"$', read("dist/chanwired.service"), re.M)
-    assert m, "no CHANWIRED_OPTS in the systemd unit"
+    m = re.search(r'^Environment="CHANWIRED_ARGS=([^"]*)"$', read("dist/chanwired.service"), re.M)
+    assert m, "no CHANWIRED_ARGS in the systemd unit"
     out["dist/chanwired.service"] = m.group(1)
     return out
 
