@@ -4,6 +4,7 @@
 #
 ################################################################################
 
+# SPDX-License-Identifier: MIT
 # The same number as CW_VERSION in include/chanwire.h (make check-packaging
 # checks that they agree).
 CHANWIRE_VERSION = 0.1.0
