@@ -62,8 +62,11 @@ OPT_SRCS-$(CONFIG_WATCHES) += src/core/watch.c
 OPT_SRCS-$(CONFIG_POSTS) += src/core/post.c
 # The Redis channel layer; src/channels/layer_redis.c is always built, as
 # without the option it holds only cw_redis_layer's "not in this build" answer.
-OPT_SRCS += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c
-OPT_SRCS-$(CONFIG_LAYER_REDIS) += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c
+OPT_SRCS += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c src/channels/core_wire.c
+OPT_SRCS-$(CONFIG_LAYER_REDIS) += src/proto/resp.c src/proto/msgpack.c src/proto/layer_msg.c \
+                                  src/channels/core_wire.c
+OPT_SRCS += src/proto/proxy_hdr.c src/core/trusted.c
+OPT_SRCS-$(CONFIG_PROXY_HEADERS) += src/proto/proxy_hdr.c src/core/trusted.c
 TLS_SRCS := src/core/tls.c
 ALL_LIB_SRCS := $(wildcard src/base/*.c src/proto/*.c src/core/*.c src/channels/*.c src/*.c)
 CORE_SRCS := $(filter-out $(TLS_SRCS) $(OPT_SRCS),$(ALL_LIB_SRCS)) $(OPT_SRCS-y)
@@ -111,7 +114,7 @@ LIB := $(B)/libchanwire.a
 # daemon serves /ws/echo/ only (the tiny profile).
 DAEMON_SRCS := apps/chanwired.c examples/routes.c examples/echo.c
 ifeq ($(CONFIG_GROUPS)$(CONFIG_JSON),yy)
-DAEMON_SRCS += examples/chat.c examples/users.c
+DAEMON_SRCS += examples/chat.c examples/users.c examples/channels.c
 ifeq ($(CONFIG_APP_TIMERS),y)
 DAEMON_SRCS += examples/status.c
 endif
@@ -128,9 +131,12 @@ UNIT_OFF := $(if $(CONFIG_GROUPS),,tests/unit/test_groups.c) \
             $(if $(CONFIG_JWT),,tests/unit/test_sha256_jwt.c) \
             $(if $(CONFIG_STATIC_FILES),,tests/unit/test_static.c) \
             $(if $(CONFIG_CONTROL_SOCKET),,tests/unit/test_control.c) \
-            $(if $(CONFIG_FAIR_SHARES),,tests/unit/test_share.c)
+            $(if $(CONFIG_FAIR_SHARES),,tests/unit/test_share.c) \
+            $(if $(CONFIG_METRICS),,tests/unit/test_metrics.c) \
+            $(if $(CONFIG_LOG_RATELIMIT),,tests/unit/test_loglimit.c) \
+            $(if $(CONFIG_MEM_PLAN),,tests/unit/test_plan.c)
 UNIT_OFF += $(if $(CONFIG_LAYER_REDIS),,tests/unit/test_resp.c tests/unit/test_msgpack.c \
-              tests/unit/test_layer_redis.c)
+              tests/unit/test_layer_redis.c tests/unit/test_core_wire.c)
 UNIT_OFF += $(if $(CONFIG_APP_TIMERS),,tests/unit/test_app_timer.c) \
             $(if $(CONFIG_WATCHES),,tests/unit/test_watch.c) \
             $(if $(CONFIG_POSTS),,tests/unit/test_post.c)
@@ -265,7 +271,7 @@ run: $(DAEMON) $(CLI)
 HAVE_MBEDTLS = $(wildcard $(patsubst %/,%,$(dir $(shell $(CC) -print-file-name=libmbedtls.a)))/libmbedtls.a)
 # host-redis (the Redis channel layer built in) runs its own suites, those
 # of the groups it hooks into, and the unit tests; the rest is the host's.
-REDIS_SUITES := unit redis interop test_channels.py
+REDIS_SUITES := unit redis interop test_channels.py test_metrics.py
 # host-poll differs from host only in its poller (port/posix/poller_poll.c):
 # the suites that drive readiness, many sockets, timers, watches, faults and
 # the callgrind guard's poll record; `make BOARD=host-poll check` runs all.

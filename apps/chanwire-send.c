@@ -6,7 +6,11 @@
  *                                        typed event for the consumers (group_send)
  *   chanwire-send --type T GROUP BODY    a typed event with body BODY
  *   chanwire-send --close GROUP [--code N] [--reason TEXT]
+ *   chanwire-send [--type T] --channel NAME BODY   a typed event to one channel
+ *                                        (cw_channel_send: a connection's channel
+ *                                        name or a worker channel)
  *   chanwire-send --stats
+ *   chanwire-send --restart              the daemon restarts with the binary on disk
  * Exit status: 0 when the daemon answered "ok", 1 on its error (or when the
  * socket is not served by root or by us), 2 on usage. */
 #define _GNU_SOURCE /* struct ucred */
@@ -27,12 +31,17 @@ static const char usage[] =
     "usage: chanwire-send [--socket PATH] GROUP MESSAGE\n"
     "       chanwire-send [--socket PATH] --type TYPE GROUP BODY\n"
     "       chanwire-send [--socket PATH] --close GROUP [--code N] [--reason TEXT]\n"
+    "       chanwire-send [--socket PATH] [--type TYPE] --channel NAME BODY\n"
     "       chanwire-send [--socket PATH] --stats\n"
+    "       chanwire-send [--socket PATH] --restart\n"
     "MESSAGE goes to every WebSocket in GROUP. A JSON object with a \"type\" key\n"
     "(like a Channels event: {\"type\": \"chat.message\", \"message\": \"hi\"}) is delivered\n"
-    "to the consumers' event handlers instead. The socket defaults to $CHANWIRE_SOCKET,\n"
+    "to the consumers' event handlers instead. --channel sends the typed event to one\n"
+    "channel (TYPE, else BODY's \"type\"). The socket defaults to $CHANWIRE_SOCKET,\n"
     "else $XDG_RUNTIME_DIR/chanwired.sock when it exists (not for root), else\n"
-    "/run/chanwired.sock. Only a socket served by root or by you is talked to.\n";
+    "/run/chanwired.sock. Only a socket served by root or by you is talked to.\n"
+    "--restart: the daemon restarts with the binary now on disk, keeping its\n"
+    "listening sockets (docs/operations.md); \"ok\" once the restart has begun.\n";
 
 /* Finds "type":"..." at the top level of a JSON object, the way the daemon
  * will read it; a cheap scan is enough here, the daemon validates. */
@@ -138,16 +147,19 @@ static int talk(const char *path, const char *head, const char *body, size_t ble
 
 int main(int argc, char **argv)
 {
-    enum { O_SOCKET = 256, O_TYPE, O_CLOSE, O_CODE, O_REASON, O_STATS, O_HELP, O_VERSION };
+    enum { O_SOCKET = 256, O_TYPE, O_CLOSE, O_CODE, O_REASON, O_STATS, O_HELP, O_VERSION,
+           O_CHANNEL, O_RESTART };
     static const struct option longopts[] = {
         {"socket", required_argument, 0, O_SOCKET}, {"type", required_argument, 0, O_TYPE},
         {"close", no_argument, 0, O_CLOSE},         {"code", required_argument, 0, O_CODE},
         {"reason", required_argument, 0, O_REASON}, {"stats", no_argument, 0, O_STATS},
         {"help", no_argument, 0, O_HELP},           {"version", no_argument, 0, O_VERSION},
+        {"channel", required_argument, 0, O_CHANNEL},
+        {"restart", no_argument, 0, O_RESTART},
         {0, 0, 0, 0}};
     char path[108];
-    const char *type = NULL, *reason = "";
-    int do_close = 0, do_stats = 0, code = 1000, c;
+    const char *type = NULL, *reason = "", *channel = NULL;
+    int do_close = 0, do_stats = 0, do_restart = 0, code = 1000, c;
     cw_default_control_path(path, sizeof path, 1);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -158,6 +170,8 @@ int main(int argc, char **argv)
         case O_CODE: code = atoi(optarg); break;
         case O_REASON: reason = optarg; break;
         case O_STATS: do_stats = 1; break;
+        case O_RESTART: do_restart = 1; break;
+        case O_CHANNEL: channel = optarg; break;
         case O_HELP: fputs(usage, stdout); return 0;
         case O_VERSION: printf("chanwire-send %s\n", CW_VERSION); return 0;
         default:
@@ -178,6 +192,18 @@ int main(int argc, char **argv)
         snprintf(head, sizeof head, "close %s %d%s%s\n", argv[optind], code, *reason ? " " : "",
                  reason);
         return talk(path, head, NULL, 0);
+    }
+    if (channel) {
+        char ctype[65];
+        const char *body = rest == 1 ? argv[optind] : NULL;
+        if (!type && body && json_type(body, ctype, sizeof ctype))
+            type = ctype;
+        if (!body || !type || !one_word(channel) || !one_word(type)) {
+            fputs(usage, stderr);
+            return 2;
+        }
+        snprintf(head, sizeof head, "chsend %s %s %zu\n", channel, type, strlen(body));
+        return talk(path, head, body, strlen(body));
     }
     if (rest != 2 || !one_word(argv[optind]) || (type && !one_word(type))) {
         fputs(usage, stderr);

@@ -97,14 +97,28 @@ static const char usage[] =
     "  --chroot DIR            after binding, chroot to DIR (--www is opened before)\n"
     "  --allow-root            keep running as root (refused without --user otherwise)\n"
 #if defined(CONFIG_LAYER_REDIS)
-    "  --redis HOST:PORT       share groups through Redis with other chanwired daemons and\n"
-    "                          Django (channels_redis's RedisPubSubChannelLayer); HOST is\n"
-    "                          numeric or localhost. Builds with CONFIG_LAYER_REDIS only\n"
+    "  --redis HOST:PORT       share groups and channels through Redis with other chanwired\n"
+    "                          daemons and Django (channels_redis); HOST is numeric or\n"
+    "                          localhost; one host (several: not supported yet).\n"
+    "                          Builds with CONFIG_LAYER_REDIS only\n"
+    "  --redis-layer core|pubsub  the Django side's layer: core (RedisChannelLayer, Django's\n"
+    "                          default; the default) or pubsub (RedisPubSubChannelLayer)\n"
+    "  --redis-expiry S, --redis-group-expiry S, --redis-capacity N  the core layer's\n"
+    "                          expiry (60), group_expiry (86400), capacity (100): as Django's\n"
     "  --redis-prefix PREFIX   channels_redis's \"prefix\" setting (default asgi)\n"
     "  --redis-user NAME       Redis ACL user name for AUTH\n"
     "  --redis-password-file FILE  AUTH password read from FILE (or set\n"
     "                          $CHANWIRE_REDIS_PASSWORD; --redis-password PASS also works\n"
     "                          but shows in ps)\n"
+#endif
+#if defined(CONFIG_GROUPS) && defined(CONFIG_JSON) && defined(CONFIG_DEFERRED_ACCEPT)
+    "  --worker NAME           bind worker channel NAME (ChannelNameRouter): its events go to\n"
+    "                          group \"workers\" and to the channel in \"reply_to\" (repeatable)\n"
+#endif
+#if defined(CONFIG_MEM_PLAN)
+    "  --plan                  print the memory plan (worst-case bytes of every pool and\n"
+    "                          of the whole daemon) for these options, then exit\n"
+    "  --mem-budget BYTES      refuse to start when the plan exceeds BYTES (K, M, G)\n"
 #endif
     "  --help                  this text\n"
     "  --version               print the version\n"
@@ -236,8 +250,13 @@ static struct args {
     cw_options o;
     cw_redis_options redis;
     const char *tls_cert, *tls_key, *run_user, *chroot_dir;
+    const char *listen_mode, *listen_owner, *proxy_header;
+    struct list trusted;
     int allow_root, use_control;
-    struct list listen, listen_tls, origins, hosts;
+    const char *metrics; /* --metrics ADDR:PORT */
+    int plan;                /* --plan */
+    const char *mem_budget;  /* --mem-budget BYTES */
+    struct list listen, listen_tls, origins, hosts, workers;
 } a;
 
 enum {
@@ -327,9 +346,20 @@ static const struct option longopts[] = {
 #if defined(CONFIG_LAYER_REDIS)
     {"redis", REQ, 0, OPT(K_STR, redis.addr)},
     {"redis-prefix", REQ, 0, OPT(K_STR, redis.prefix)},
+    {"redis-layer", REQ, 0, OPT(K_STR, redis.layer)},
+    {"redis-expiry", REQ, 0, OPT(K_UINT, redis.expiry_s)},
+    {"redis-group-expiry", REQ, 0, OPT(K_UINT, redis.group_expiry_s)},
+    {"redis-capacity", REQ, 0, OPT(K_UINT, redis.capacity)},
     {"redis-user", REQ, 0, OPT(K_STR, redis.username)},
     {"redis-password", REQ, 0, OPT(K_STR, redis.password)},
     {"redis-password-file", REQ, 0, OPT(K_PASSFILE, o)},
+#endif
+#if defined(CONFIG_GROUPS) && defined(CONFIG_JSON) && defined(CONFIG_DEFERRED_ACCEPT)
+    {"worker", REQ, 0, OPT(K_LIST, workers)},
+#endif
+#if defined(CONFIG_MEM_PLAN)
+    {"plan", NO, 0, OPT(K_SET, plan)},
+    {"mem-budget", REQ, 0, OPT(K_STR, mem_budget)},
 #endif
     {"help", NO, 0, OPT(K_HELP, o)},
     {"version", NO, 0, OPT(K_VERSION, o)},
@@ -383,7 +413,17 @@ int main(int argc, char **argv)
             if (parse_uint(name, optarg, at) < 0)
                 return 2;
             break;
-        case K_STR: *(const char **)at = optarg; break;
+        case K_STR:
+#if defined(CONFIG_LAYER_REDIS)
+            /* channels_redis's hosts list: one host for now (docs/redis.md) */
+            if (at == (void *)&a.redis.addr && (a.redis.addr || strchr(optarg, ','))) {
+                fprintf(stderr, "chanwired: several --redis hosts: not supported yet (give one "
+                        "HOST:PORT; docs/redis.md)\n");
+                return 2;
+            }
+#endif
+            *(const char **)at = optarg;
+            break;
         case K_SET: *(int *)at = 1; break;
         case K_CLEAR: *(int *)at = 0; break;
         case K_LIST: {
@@ -527,6 +567,16 @@ int main(int argc, char **argv)
         char err[200];
         if (cw_redis_layer(srv, redis, err, sizeof err) != 0) {
             fprintf(stderr, "chanwired: %s\n", err);
+            cw_server_fini(srv);
+            return 1;
+        }
+    }
+#endif
+#if defined(CONFIG_GROUPS) && defined(CONFIG_JSON) && defined(CONFIG_DEFERRED_ACCEPT)
+    for (unsigned i = 0; i < a.workers.n; i++) {
+        if (cw_channel_bind(srv, a.workers.v[i], &cw_demo_worker) != 0) {
+            fprintf(stderr, "chanwired: --worker %s: not a free worker channel name\n",
+                    a.workers.v[i]);
             cw_server_fini(srv);
             return 1;
         }

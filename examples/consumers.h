@@ -10,6 +10,8 @@ extern const cw_consumer cw_demo_echo;  /* /ws/echo/ */
 extern const cw_consumer cw_demo_chat;  /* /ws/chat/<room>/ */
 extern const cw_consumer cw_demo_users; /* /ws/users/ (signed-in) */
 extern const cw_consumer cw_demo_status; /* /ws/status/ (builds with timers) */
+extern const cw_consumer cw_demo_channel; /* /ws/channel/ (channels.c) */
+extern const cw_consumer cw_demo_worker;  /* chanwired --worker NAME */
 
 const cw_route *cw_demo_routes(size_t *n);
 

@@ -10,6 +10,10 @@ static const cw_route routes[] = {
      * serves the echo socket only. */
     {"/ws/chat/<room>/", &cw_demo_chat, 0},
     {"/ws/users/", &cw_demo_users, CW_ROUTE_AUTH},
+#if defined(CONFIG_DEFERRED_ACCEPT)
+    /* Channel names (cw_channel_name, cw_channel_send). */
+    {"/ws/channel/", &cw_demo_channel, 0},
+#endif
 #if defined(CONFIG_APP_TIMERS)
     /* The device status page (/status/), sampled on a timer. */
     {"/ws/status/", &cw_demo_status, 0},

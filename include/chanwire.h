@@ -215,9 +215,10 @@ void cw_stop(cw_server *s);
  * our gid may use it) through which chanwire-send publishes to groups. */
 int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen);
 /* The Redis channel layer (builds with CONFIG_LAYER_REDIS; CW_EINVAL
- * otherwise): groups span every process on the same Redis and prefix, other
- * chanwire daemons and Django projects using channels_redis's
- * RedisPubSubChannelLayer alike. It connects in the background and keeps
+ * otherwise): groups and channel names span every process on the same
+ * Redis and prefix, other chanwire daemons and Django projects using
+ * channels_redis's RedisChannelLayer (core) or RedisPubSubChannelLayer
+ * alike. It connects in the background and keeps
  * reconnecting; local groups work throughout. Returns 0, or CW_EINVAL with
  * a one-line reason in err (bad address or prefix). */
 typedef struct {
@@ -227,6 +228,15 @@ typedef struct {
     const char *password;    /* AUTH password, or NULL */
     unsigned backoff_min_ms; /* first reconnect delay, doubling; 0: 100 */
     unsigned backoff_max_ms; /* its cap; 0: CONFIG_LAYER_REDIS_BACKOFF_MAX_MS */
+    /* Which channels_redis layer the Django side runs (docs/redis.md):
+     * "core" (RedisChannelLayer, Django's default) or "pubsub"
+     * (RedisPubSubChannelLayer); NULL: "core". The next three are the core
+     * layer's settings of the same names (0: channels_redis's defaults,
+     * 60 s, 86400 s, 100); give them the values of the Django side. */
+    const char *layer;
+    unsigned expiry_s;
+    unsigned group_expiry_s;
+    unsigned capacity;
 } cw_redis_options;
 int cw_redis_layer(cw_server *s, const cw_redis_options *o, char *err, size_t errlen);
 /* Least privilege for a server started as root, called after cw_listen and
@@ -364,6 +374,34 @@ int cw_group_close(cw_server *s, const char *group, int code, const char *reason
  * types: '.' and '_' alike, so "chat.message" and "chat_message" (which a
  * Django peer may send through the channel layer) are the same event. */
 int cw_event_is(const char *type, const char *name);
+
+/* ---- channels (Channels' self.channel_name, channel_layer.send and
+ * ChannelNameRouter) ---- Builds with CONFIG_GROUPS and
+ * CONFIG_DEFERRED_ACCEPT (CW_EINVAL and "" otherwise).
+ * Every connection has a channel name, unique across processes and
+ * restarts, in the active layer's own format (docs/redis.md): a Django
+ * consumer or another chanwired that learns it reaches exactly this
+ * connection's event callback with channel_layer.send(name, {...}).
+ * cw_channel_name returns a static buffer (as cw_path; "" for a NULL c);
+ * cw_channel_name_copy writes it to out (its length, or CW_ETOOBIG). */
+#define CW_CHANNEL_NAME_BUF 128
+const char *cw_channel_name(cw_conn *c);
+long cw_channel_name_copy(cw_conn *c, char *out, size_t cap);
+/* Sends an event (type, data as for cw_group_send) to one channel: a
+ * connection of this process, a worker channel bound here, or, through
+ * the channel layer, a channel of another process. Returns 1 when it ran
+ * here, 0 when it went to the layer or was dropped (a channel that has
+ * ended, no layer to reach it: counted as channel_dropped in the stats,
+ * never an error), or CW_EINVAL (bad name or type). */
+int cw_channel_send(cw_server *s, const char *channel, const char *type, const void *data,
+                    size_t len);
+/* Worker channels: binds a fixed channel name (no '!', not "specific.")
+ * to consumer, whose event callback then runs, with c == NULL, for every
+ * message sent to that name, from here or (through the layer) from Django's
+ * channel_layer.send("device.commands", {...}). At most 16 names. 0,
+ * CW_EINVAL, CW_EEXIST, CW_ENOMEM; unbind: 0 or CW_ENOENT. */
+int cw_channel_bind(cw_server *s, const char *channel, const cw_consumer *consumer);
+int cw_channel_unbind(cw_server *s, const char *channel);
 
 /* ---- JSON (for consumers that speak it, like JsonWebsocketConsumer) ---- */
 #define CW_JSON_MAX_DEPTH 32

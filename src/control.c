@@ -151,12 +151,19 @@ static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
     case CW_CTL_CLOSE:
         rc = cw_group_close(s, cmd->group, cmd->code, cmd->reason[0] ? cmd->reason : NULL);
         break;
+    case CW_CTL_CHSEND:
+        rc = cw_channel_send(s, cmd->channel, cmd->type, cmd->payload,
+                             body_without_type((char *)(uintptr_t)cmd->payload, cmd->len));
+        break;
     default:
         rc = CW_EINVAL;
     }
     cw_log(CW_LOG_INFO, "control: %s %s -> %d",
-           cmd->op == CW_CTL_SEND ? "send" : cmd->op == CW_CTL_CLOSE ? "close" : "broadcast",
-           cmd->group, rc);
+           cmd->op == CW_CTL_SEND     ? "send"
+           : cmd->op == CW_CTL_CLOSE  ? "close"
+           : cmd->op == CW_CTL_CHSEND ? "chsend"
+                                      : "broadcast",
+           cmd->op == CW_CTL_CHSEND ? cmd->channel : cmd->group, rc);
     const char *lerr = cw_layer_take_error();
     if (rc < 0) {
         reply_error(cl, err_text(rc));

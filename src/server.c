@@ -5,7 +5,9 @@
  * (and by the groups module for itself). */
 #include "server.h"
 #include "base/buf.h"
+#include "base/hist.h"
 #include "base/log.h"
+#include "channels/channel.h"
 #include "channels/groups.h"
 #include "channels/layer.h"
 #include "control.h"
@@ -390,6 +392,9 @@ cw_server *cw_server_init(const cw_options *o)
 #endif
 #if defined(CONFIG_GROUPS)
     cw_groups_init(); /* registers its own upcall: memberships end with their connection */
+#if defined(CW_HAVE_CHANNELS)
+    cw_channels_init(); /* this process's id for channel names; above the groups */
+#endif
     cw_groups_set_limits(o->max_groups, o->max_memberships);
 #endif
     cw_auth_users_init(o->max_users);

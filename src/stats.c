@@ -4,6 +4,7 @@
  * layer, as "name value" lines. Its calls are public (chanwire.h): the
  * server registers cw_stats_report as the connection layer's report. */
 #include "chanwire.h"
+#include "channels/channel.h"
 #include "channels/layer.h"
 #include "core/runtime.h"
 #include "cw_config.h"
@@ -44,6 +45,8 @@ size_t cw_stats_report(char *out, size_t cap)
     if (len < cap)
         len += cw_tls_report(out + len, cap - len);
 #endif
+    if (len < cap)
+        len += cw_channel_report(out + len, cap - len);
     if (len < cap)
         len += cw_layer_report(out + len, cap - len);
     return len;

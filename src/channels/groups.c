@@ -4,6 +4,7 @@
  * are only marked (conn = NULL) and unlinked when the last fan-out over the
  * group ends, so no iterator ever holds a freed node. */
 #include "channels/groups.h"
+#include "base/hist.h"
 #include "base/pool.h"
 #include "base/utf8.h"
 #include "channels/layer.h"
@@ -266,6 +267,7 @@ static int fanout(const char *name, visit_fn fn, void *ctx)
     if (g->busy >= MAX_NESTING)
         return CW_EINVAL;
     g->busy++;
+    uint32_t t0 = CW_HIST_NOW(); /* the fan-out latency (CONFIG_METRICS) */
     int reached = 0;
     struct cw_member *last = g->tail; /* later joiners do not get this one */
     for (struct cw_member *m = g->head; m; m = m->gnext) {
@@ -276,6 +278,7 @@ static int fanout(const char *name, visit_fn fn, void *ctx)
     }
     g->busy--;
     settle(g);
+    cw_hist_since(&cw_hist_fanout, t0);
     return reached;
 }
 
@@ -315,6 +318,11 @@ static int type_valid(const char *t)
 static int type_reserved(const char *t)
 {
     return cw_event_is(t, "websocket.send") || cw_event_is(t, "websocket.close");
+}
+
+int cw_event_type_ok(const char *type)
+{
+    return type_valid(type) && !type_reserved(type);
 }
 
 int cw_event_is(const char *type, const char *name)

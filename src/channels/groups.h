@@ -23,6 +23,9 @@ int cw_groups_join_listed(cw_conn *c);
 /* 1 when name is a valid group name (ASCII letters, digits, '-', '_', '.',
  * 1..CONFIG_GROUP_NAME_MAX-1 bytes). */
 int cw_group_name_valid(const char *name);
+/* 1 when type may be sent as an event (group or channel): 1..64 of
+ * A-Z a-z 0-9 '.' '_', and not websocket.send / websocket.close. */
+int cw_event_type_ok(const char *type);
 /* Counts for reports: groups in use, memberships in use. */
 void cw_groups_usage(unsigned *groups, unsigned *members);
 

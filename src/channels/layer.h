@@ -27,6 +27,14 @@ const char *cw_layer_take_error(void);
 void cw_layer_flush(void);
 /* "name value" lines for cw_stats_report; returns the length. */
 size_t cw_layer_report(char *out, size_t cap);
+/* Channel names (src/channels/channel.c): the style of the active layer
+ * (CW_CHSTYLE_*; *prefix its channels_redis prefix); sending to a channel
+ * of another process: 0 handed to Redis, -1 dropped (counted, logged,
+ * cw_layer_take_error says why); a worker channel bound / unbound here. */
+int cw_layer_style(const char **prefix);
+int cw_layer_channel_send(const char *channel, const char *type, const void *data, size_t len);
+void cw_layer_worker_up(const char *name);
+void cw_layer_worker_down(const char *name);
 /* Closes the connections (cw_server_fini). */
 void cw_layer_fini(void);
 
@@ -52,6 +60,15 @@ static inline const char *cw_layer_take_error(void) { return NULL; }
 static inline void cw_layer_flush(void) {}
 static inline size_t cw_layer_report(char *out, size_t cap) { (void)out, (void)cap; return 0; }
 static inline void cw_layer_fini(void) {}
+static inline int cw_layer_style(const char **prefix) { *prefix = ""; return 0; }
+static inline int cw_layer_channel_send(const char *channel, const char *type, const void *data,
+                                        size_t len)
+{
+    (void)channel, (void)type, (void)data, (void)len;
+    return -1;
+}
+static inline void cw_layer_worker_up(const char *name) { (void)name; }
+static inline void cw_layer_worker_down(const char *name) { (void)name; }
 
 #endif
 #endif

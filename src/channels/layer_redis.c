@@ -4,13 +4,18 @@
  * RESP2 connections (one publishes, one is subscribed to one Redis channel
  * per group that has local members), a reconnect state machine with capped
  * backoff, and the bookkeeping that keeps our own publications, which Redis
- * echoes back to us, from reaching local members a second time. */
+ * echoes back to us, from reaching local members a second time. Channel
+ * names: one PSUBSCRIBE for this process's connections, one SUBSCRIBE per
+ * worker channel. It also owns the hooks of channels/layer.h: while the
+ * core layer (layer_redis_core.c) is the active one, each is handed to it. */
 #include "cw_config.h"
 #ifdef CONFIG_LAYER_REDIS
 #include "channels/layer.h"
 #include "base/buf.h"
 #include "chanwire.h"
+#include "channels/channel.h"
 #include "channels/groups.h"
+#include "channels/layer_core.h"
 #include "proto/layer_msg.h"
 #include "port.h"
 #include "core/reactor.h"
@@ -74,7 +79,7 @@ struct pending {
 };
 
 /* The subscriber connection's reply being assembled. */
-enum { K_NONE = 0, K_MESSAGE, K_SUBSCRIBE, K_UNSUBSCRIBE, K_PONG, K_OTHER };
+enum { K_NONE = 0, K_MESSAGE, K_PMESSAGE, K_SUBSCRIBE, K_UNSUBSCRIBE, K_PONG, K_OTHER };
 struct sub_reply {
     int kind;
     int chan_ok;
@@ -181,6 +186,14 @@ static int queue_sub(const char *verb, const char *group)
     char chan[CHAN_MAX + 1];
     const char *argv[2] = {verb, chan};
     size_t lens[2] = {strlen(verb), channel_of(group, chan)};
+    return queue_cmd(&L.sub, 2, argv, lens);
+}
+
+/* A Redis channel by its own name: a worker channel, or our pattern. */
+static int queue_sub_raw(const char *verb, const char *chan)
+{
+    const char *argv[2] = {verb, chan};
+    size_t lens[2] = {strlen(verb), strlen(chan)};
     return queue_cmd(&L.sub, 2, argv, lens);
 }
 
@@ -316,6 +329,29 @@ static void resync_step(void)
         L.resyncing = 0;
 }
 
+#if defined(CW_HAVE_CHANNELS)
+static int worker_sub(const char *name, void *ctx)
+{
+    (void)ctx;
+    if (queue_sub_raw("SUBSCRIBE", name) < 0)
+        return 1;
+    L.n.subscribes++;
+    return 0;
+}
+
+/* Our connections' channels are one pattern (channel.c: the process's id
+ * in every name), the worker channels one SUBSCRIBE each. */
+static void channels_subscribe(void)
+{
+    char pat[CHAN_MAX + 1];
+    snprintf(pat, sizeof pat, "%sspecific.%.16s*", L.prefix, cw_channel_process_id());
+    if (queue_sub_raw("PSUBSCRIBE", pat) < 0 || cw_channel_workers_walk(worker_sub, NULL))
+        fail("cannot queue the channel subscriptions");
+}
+#else
+static void channels_subscribe(void) {}
+#endif
+
 static void on_up(void)
 {
     unsigned groups, members;
@@ -326,6 +362,7 @@ static void on_up(void)
     L.n.connects++;
     cw_log(CW_LOG_INFO, "redis: connected to %s (prefix \"%s\"); subscribing %u group(s)", L.addr,
            L.prefix, groups);
+    channels_subscribe();
     L.resyncing = 1;
     L.cursor = 0;
     resync_step();
@@ -529,7 +566,18 @@ static size_t encode_bound(const struct payload *pl)
     }
 }
 
+static void publish_chan(const char *chan, size_t clen, const struct payload *pl, int echo);
+
 static void publish(const char *group, const struct payload *pl)
+{
+    char chan[CHAN_MAX + 1];
+    size_t clen = channel_of(group, chan);
+    publish_chan(chan, clen, pl, 1);
+}
+
+/* echo 0: a channel of another process, which Redis does not send back to
+ * us; its entry only waits for the reply. */
+static void publish_chan(const char *chan, size_t clen, const struct payload *pl, int echo)
 {
     if (L.state == ST_OFF)
         return;
@@ -557,9 +605,7 @@ static void publish(const char *group, const struct payload *pl)
                                          "Channels can route)");
         return;
     }
-    char chan[CHAN_MAX + 1];
     uint8_t head[CHAN_MAX + 64];
-    size_t clen = channel_of(group, chan);
     long hl = cw_resp_publish_head(head, sizeof head, chan, clen, (size_t)n);
     uint64_t h = pub_hash(chan, clen, buf, (size_t)n);
     buf[n] = '\r';
@@ -577,7 +623,7 @@ static void publish(const char *group, const struct payload *pl)
     }
     struct pending *e = &L.ring[L.tail % RING_SIZE];
     e->hash = h;
-    e->state = PS_SENT;
+    e->state = echo ? PS_SENT : PS_GONE;
     e->barrier = 0;
     L.tail++;
     L.n.published++;
@@ -585,24 +631,87 @@ static void publish(const char *group, const struct payload *pl)
 
 void cw_layer_publish_event(const char *group, const char *type, const void *data, size_t len)
 {
+    if (cw_core_active()) {
+        cw_core_publish(group, CW_LAYER_MSG_EVENT, type, data, len, 0, NULL);
+        return;
+    }
     struct payload pl = {CW_LAYER_MSG_EVENT, type, data, len, 0, NULL};
     publish(group, &pl);
 }
 
 void cw_layer_publish_send(const char *group, int binary, const void *data, size_t len)
 {
+    if (cw_core_active()) {
+        cw_core_publish(group, binary ? CW_LAYER_MSG_BINARY : CW_LAYER_MSG_TEXT, NULL, data, len,
+                        0, NULL);
+        return;
+    }
     struct payload pl = {binary ? CW_LAYER_MSG_BINARY : CW_LAYER_MSG_TEXT, NULL, data, len, 0, NULL};
     publish(group, &pl);
 }
 
 void cw_layer_publish_close(const char *group, int code, const char *reason)
 {
+    if (cw_core_active()) {
+        cw_core_publish(group, CW_LAYER_MSG_CLOSE, NULL, NULL, 0, code, reason);
+        return;
+    }
     struct payload pl = {CW_LAYER_MSG_CLOSE, NULL, NULL, 0, code, reason};
     publish(group, &pl);
 }
 
+int cw_layer_style(const char **prefix)
+{
+    *prefix = L.prefix;
+    if (cw_core_active())
+        return CW_CHSTYLE_CORE;
+    return L.state == ST_OFF ? CW_CHSTYLE_LOCAL : CW_CHSTYLE_PUBSUB;
+}
+
+int cw_layer_channel_send(const char *channel, const char *type, const void *data, size_t len)
+{
+    struct payload pl = {CW_LAYER_MSG_EVENT, type, data, len, 0, NULL};
+    unsigned long failed = L.n.publish_failed;
+    if (cw_core_active())
+        return cw_core_channel_send(channel, type, data, len);
+    if (L.state == ST_OFF)
+        return -1;
+    publish_chan(channel, strlen(channel), &pl, 0);
+    return L.n.publish_failed == failed ? 0 : -1;
+}
+
+void cw_layer_worker_up(const char *name)
+{
+    if (cw_core_active()) {
+        cw_core_worker_up(name);
+        return;
+    }
+    if (L.state != ST_UP)
+        return; /* subscribed when the connection comes up */
+    if (queue_sub_raw("SUBSCRIBE", name) < 0)
+        fail("cannot queue a SUBSCRIBE: redis is not reading");
+    else
+        L.n.subscribes++;
+}
+
+void cw_layer_worker_down(const char *name)
+{
+    if (cw_core_active()) {
+        cw_core_worker_down(name);
+        return;
+    }
+    if (L.state != ST_UP)
+        return;
+    if (queue_sub_raw("UNSUBSCRIBE", name) < 0)
+        fail("cannot queue an UNSUBSCRIBE: redis is not reading");
+    else
+        L.n.unsubscribes++;
+}
+
 const char *cw_layer_take_error(void)
 {
+    if (cw_core_active())
+        return cw_core_take_error();
     const char *e = L.last_error;
     L.last_error = NULL;
     return e;
@@ -612,6 +721,10 @@ const char *cw_layer_take_error(void)
 
 void cw_layer_group_up(const char *group)
 {
+    if (cw_core_active()) {
+        cw_core_group_up(group);
+        return;
+    }
     if (L.state != ST_UP || (L.resyncing && !cw_groups_walk_passed(group, L.cursor)))
         return; /* (re)connecting, or the resubscribing walk will get to it */
     if (queue_sub("SUBSCRIBE", group) < 0)
@@ -622,6 +735,10 @@ void cw_layer_group_up(const char *group)
 
 void cw_layer_group_down(const char *group)
 {
+    if (cw_core_active()) {
+        cw_core_group_down(group);
+        return;
+    }
     if (L.state != ST_UP)
         return;
     if (queue_sub("UNSUBSCRIBE", group) < 0)
@@ -632,11 +749,16 @@ void cw_layer_group_down(const char *group)
 
 /* ---- messages from other processes ---- */
 
+static void deliver_channel(const char *chan, const uint8_t *p, size_t n);
+
+static int decode_msg(const char *what, const uint8_t *p, size_t n, cw_layer_msg_msg *m,
+                      char **out);
+
 static void deliver(const char *chan, size_t clen, const uint8_t *p, size_t n)
 {
     L.n.received++;
     if (clen <= L.gp_len || memcmp(chan, L.group_prefix, L.gp_len) != 0) {
-        L.n.unrouted++;
+        deliver_channel(chan, p, n); /* one of our channels, or a worker channel */
         return;
     }
     if (own_echo(pub_hash(chan, clen, p, n))) {
@@ -648,24 +770,10 @@ static void deliver(const char *chan, size_t clen, const uint8_t *p, size_t n)
         L.n.unrouted++; /* its last member left; the UNSUBSCRIBE is on its way */
         return;
     }
-    size_t need = cw_layer_msg_decode_bound(n), cap;
-    if (need > BLOCK_MAX)
-        need = BLOCK_MAX;
-    char *out = cw_buf_get(need, &cap);
     cw_layer_msg_msg m;
-    int rc = out ? cw_layer_msg_decode(p, n, out, cap, &m) : CW_ETOOBIG;
-    if (rc < 0) {
-        cw_buf_put(out);
-        if (rc == CW_ETOOBIG) {
-            if (worth_logging(++L.n.toobig))
-                cw_log(CW_LOG_WARN, "redis: dropped a message to %s: too large to convert "
-                       "(%lu so far)", group, L.n.toobig);
-        } else if (worth_logging(++L.n.malformed)) {
-            cw_log(CW_LOG_WARN, "redis: dropped a message to %s that is not a Channels message "
-                   "chanwire can deliver (%zu bytes, %lu so far)", group, n, L.n.malformed);
-        }
+    char *out;
+    if (decode_msg(group, p, n, &m, &out) < 0)
         return;
-    }
     L.n.delivered++;
     switch (m.kind) {
     case CW_LAYER_MSG_EVENT:
@@ -682,6 +790,49 @@ static void deliver(const char *chan, size_t clen, const uint8_t *p, size_t n)
     cw_buf_put(out);
 }
 
+/* Decodes a message into a pool block: 0 with the block in *out, or -1
+ * (dropped and counted). */
+static int decode_msg(const char *what, const uint8_t *p, size_t n, cw_layer_msg_msg *m,
+                      char **out)
+{
+    size_t need = cw_layer_msg_decode_bound(n), cap;
+    if (need > BLOCK_MAX)
+        need = BLOCK_MAX;
+    *out = cw_buf_get(need, &cap);
+    int rc = *out ? cw_layer_msg_decode(p, n, *out, cap, m) : CW_ETOOBIG;
+    if (rc == 0)
+        return 0;
+    cw_buf_put(*out);
+    *out = NULL;
+    if (rc == CW_ETOOBIG) {
+        if (worth_logging(++L.n.toobig))
+            cw_log(CW_LOG_WARN, "redis: dropped a message to %s: too large to convert "
+                   "(%lu so far)", what, L.n.toobig);
+    } else if (worth_logging(++L.n.malformed)) {
+        cw_log(CW_LOG_WARN, "redis: dropped a message to %s that is not a Channels message "
+               "chanwire can deliver (%zu bytes, %lu so far)", what, n, L.n.malformed);
+    }
+    return -1;
+}
+
+static void deliver_channel(const char *chan, const uint8_t *p, size_t n)
+{
+#if defined(CW_HAVE_CHANNELS)
+    cw_layer_msg_msg m;
+    char *out;
+    if (decode_msg(chan, p, n, &m, &out) < 0)
+        return;
+    if (cw_channel_from_layer(chan, &m) < 0)
+        L.n.unrouted++;
+    else
+        L.n.delivered++;
+    cw_buf_put(out);
+#else
+    (void)chan, (void)p, (void)n;
+    L.n.unrouted++;
+#endif
+}
+
 static void on_pong(void)
 {
     L.pong_recv++;
@@ -692,7 +843,8 @@ static int kind_of(const cw_resp_tok *t)
 {
     static const struct { const char *s; int k; } kinds[] = {
         {"message", K_MESSAGE}, {"subscribe", K_SUBSCRIBE}, {"unsubscribe", K_UNSUBSCRIBE},
-        {"pong", K_PONG}};
+        {"pong", K_PONG}, {"pmessage", K_PMESSAGE}, {"psubscribe", K_SUBSCRIBE},
+        {"punsubscribe", K_UNSUBSCRIBE}};
     if (t->type != CW_RESP_BULK)
         return K_OTHER;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -723,14 +875,15 @@ static void sub_token(const cw_resp_tok *t)
     if (t->depth == 1) {
         if (t->index == 0) {
             r->kind = kind_of(t);
-        } else if (t->index == 1 && t->type == CW_RESP_BULK) {
+        } else if (t->index == (r->kind == K_PMESSAGE ? 2u : 1u) && t->type == CW_RESP_BULK) {
             r->chan_ok = t->len <= CHAN_MAX;
             if (r->chan_ok) {
                 memcpy(r->chan, t->ptr, t->len);
                 r->chan[t->len] = 0;
                 r->chan_len = t->len;
             }
-        } else if (t->index == 2 && r->kind == K_MESSAGE) {
+        } else if ((t->index == 2 && r->kind == K_MESSAGE) ||
+                   (t->index == 3 && r->kind == K_PMESSAGE)) {
             if (t->type == CW_RESP_BULK && r->chan_ok) {
                 deliver(r->chan, r->chan_len, t->ptr, t->len);
             } else if (t->type == CW_RESP_TOOBIG) {
@@ -893,6 +1046,10 @@ static void on_io(struct cw_io *io, unsigned events)
 
 void cw_layer_flush(void)
 {
+    if (cw_core_active()) {
+        cw_core_flush();
+        return;
+    }
     if (L.state <= ST_DOWN)
         return;
     if (L.fail_why) {
@@ -933,12 +1090,23 @@ int cw_redis_layer(cw_server *s, const cw_redis_options *o, char *err, size_t er
 {
     (void)s;
     const char *prefix = o->prefix ? o->prefix : "asgi";
-    if (L.state != ST_OFF) {
+    if (L.state != ST_OFF || cw_core_active()) {
         snprintf(err, errlen, "the redis layer is already set up");
+        return CW_EINVAL;
+    }
+    int core = !o->layer || strcmp(o->layer, "core") == 0;
+    if (!core && strcmp(o->layer, "pubsub") != 0) {
+        snprintf(err, errlen, "bad redis layer '%s' (core or pubsub)", o->layer);
         return CW_EINVAL;
     }
     if (!o->addr || strlen(o->addr) >= sizeof L.addr) {
         snprintf(err, errlen, "bad redis address");
+        return CW_EINVAL;
+    }
+    if (strchr(o->addr, ',')) {
+        /* a channels_redis "hosts" list of several: the core layer's
+         * sharding over hosts is not built yet (docs/redis.md) */
+        snprintf(err, errlen, "several redis hosts: not supported yet (give one HOST:PORT)");
         return CW_EINVAL;
     }
     if (!prefix_ok(prefix)) {
@@ -951,6 +1119,8 @@ int cw_redis_layer(cw_server *s, const cw_redis_options *o, char *err, size_t er
         snprintf(err, errlen, "redis user name or password too long");
         return CW_EINVAL;
     }
+    if (core)
+        return cw_core_start(o, err, errlen);
     memset(&L.n, 0, sizeof L.n);
     snprintf(L.addr, sizeof L.addr, "%s", o->addr);
     snprintf(L.prefix, sizeof L.prefix, "%s", prefix);
@@ -979,10 +1149,13 @@ int cw_redis_layer(cw_server *s, const cw_redis_options *o, char *err, size_t er
 
 size_t cw_layer_report(char *out, size_t cap)
 {
+    if (cw_core_active())
+        return cw_core_report(out, cap);
     if (L.state == ST_OFF || cap == 0)
         return 0;
     int n = snprintf(out, cap,
-                     "redis_state %s\nredis_connects %lu\nredis_disconnects %lu\n"
+                     "redis_layer pubsub\nredis_state %s\nredis_connects %lu\n"
+                     "redis_disconnects %lu\n"
                      "redis_connect_failures %lu\nredis_published %lu\nredis_publish_failed %lu\n"
                      "redis_publish_errors %lu\nredis_unconfirmed %lu\nredis_received %lu\n"
                      "redis_delivered %lu\nredis_own_skipped %lu\nredis_malformed %lu\n"
@@ -1000,6 +1173,10 @@ size_t cw_layer_report(char *out, size_t cap)
 
 void cw_layer_fini(void)
 {
+    if (cw_core_active()) {
+        cw_core_fini();
+        return;
+    }
     if (L.state == ST_OFF)
         return;
     cw_layer_flush(); /* the last UNSUBSCRIBEs, best effort */

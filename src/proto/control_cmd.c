@@ -67,6 +67,21 @@ int cw_control_cmd_parse(const char *buf, size_t len, size_t max_payload, cw_con
             return CW_CTL_BAD;
         }
         cmd->len = v;
+    } else if (strcmp(verb, "chsend") == 0) {
+        cmd->op = CW_CTL_CHSEND;
+        if (word(&p, end, cmd->channel, sizeof cmd->channel) < 0) {
+            *why = "bad channel name";
+            return CW_CTL_BAD;
+        }
+        if (word(&p, end, cmd->type, sizeof cmd->type) < 0) {
+            *why = "bad type";
+            return CW_CTL_BAD;
+        }
+        if (number(&p, end, max_payload, &v) < 0) {
+            *why = "bad or too large length";
+            return CW_CTL_BAD;
+        }
+        cmd->len = v;
     } else if (strcmp(verb, "close") == 0) {
         cmd->op = CW_CTL_CLOSE;
         if (word(&p, end, cmd->group, sizeof cmd->group) < 0 || number(&p, end, 4999, &v) < 0) {

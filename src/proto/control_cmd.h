@@ -5,7 +5,10 @@
  *   send GROUP TYPE LEN\n<LEN bytes>      -> cw_group_send
  *   broadcast GROUP LEN\n<LEN bytes>      -> cw_group_broadcast (text)
  *   close GROUP CODE [REASON]\n           -> cw_group_close
+ *   chsend CHANNEL TYPE LEN\n<LEN bytes>  -> cw_channel_send (one channel)
  *   stats\n                               -> counters and pools, then "ok"
+ *   restart\n                             -> cw_restart (starts it; "ok 0";
+ *                                           builds with CONFIG_RESTART)
  * Replies: "ok N\n" (N members reached) or "error REASON\n". */
 #ifndef CW_CONTROL_CMD_H
 #define CW_CONTROL_CMD_H
@@ -21,6 +24,7 @@ typedef struct {
     int op;
     int code;
     char group[101];
+    char channel[128];   /* CW_CTL_CHSEND */
     char type[65];
     char reason[124];
     const char *payload; /* points into the request buffer */

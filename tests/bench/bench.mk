@@ -52,13 +52,20 @@ bench: $(DAEMON) $(BENCH_GEN) $(if $(HAVE_LWS),$(BENCH_LWS)) bench-tls-daemon
 
 # Group sends through Redis between two daemons (the Redis channel layer,
 # board host-redis): a room of 1 and of 100 members on the far instance,
-# and the same rooms served locally for comparison. Needs redis-server.
+# under each channels_redis layer (core: Django's default; pubsub), the
+# same rooms served locally for comparison, and channel sends (one client's
+# channel name on the far instance) under each layer. Needs redis-server.
 bench-redis:
 	$(Q)if command -v redis-server >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory BOARD=host-redis daemon && \
 	  for m in 1 100; do \
-	    python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --members $$m || exit 1; \
+	    for l in core pubsub; do \
+	      python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --members $$m --layer $$l || exit 1; \
+	    done; \
 	    python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --members $$m --local || exit 1; \
+	  done; \
+	  for l in core pubsub; do \
+	    python3 tests/bench/redis_rate.py --build $(BUILD_ROOT)/host-redis --channel --layer $$l || exit 1; \
 	  done; \
 	else \
 	  echo "bench: redis-server not installed (apt-get install redis-server): no group-send rate through Redis"; \

@@ -13,6 +13,10 @@ the measuring window: the group sends that reached B; after it, every subscriber
 have received exactly the bytes of every message sent (a run that loses or
 repeats one fails).
 --local puts the subscribers on A with no Redis at all, for comparison.
+--layer core|pubsub picks the channels_redis layer both daemons speak
+(default core, as chanwired's). --channel measures channel sends instead:
+the publisher on A sends each message to the channel name of one
+/ws/channel/ client on B (cw_channel_send, channel_layer.send).
 
   python3 tests/bench/redis_rate.py --build build/host-redis
   python3 tests/bench/redis_rate.py --build /tmp/b/host-redis --members 100 --seconds 5
@@ -67,13 +71,20 @@ def start_redis(port, tmp):
     raise RuntimeError("redis-server did not start on port %d" % port)
 
 
+LAYER = "core"
+
+
 def start_chanwired(binary, redis_port):
     port = free_port()
     argv = [binary, "--listen", "127.0.0.1:%d" % port, "--no-control", "--log-level", "warn"]
+    if LAYER == "core":
+        # the bench keeps up to --window messages in flight: a capacity of 100
+        # (Django's default) would drop the excess, as ChannelFull does
+        argv += ["--redis-capacity", "1000000"]
     if os.geteuid() == 0:
         argv.append("--allow-root")
     if redis_port:
-        argv += ["--redis", "127.0.0.1:%d" % redis_port]
+        argv += ["--redis", "127.0.0.1:%d" % redis_port, "--redis-layer", LAYER]
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=None if VERBOSE else subprocess.DEVNULL)
     for _ in range(200):
         try:
@@ -107,8 +118,22 @@ def ws_connect(port, path):
 def masked_text_frame(payload):
     # client frames are masked; a zero mask keeps the bytes as they are
     n = len(payload)
-    assert n < 126
-    return bytes([0x81, 0x80 | n, 0, 0, 0, 0]) + payload
+    if n < 126:
+        return bytes([0x81, 0x80 | n, 0, 0, 0, 0]) + payload
+    return bytes([0x81, 0x80 | 126, n >> 8, n & 255, 0, 0, 0, 0]) + payload
+
+
+def recv_frame(s, rest):
+    """One short unmasked text frame from a blocking socket (set-up only)."""
+    buf = bytearray(rest)
+    while len(buf) < 2 or len(buf) < 2 + (buf[1] & 127):
+        b = s.recv(4096)
+        if not b:
+            raise RuntimeError("closed")
+        buf += b
+    n = buf[1] & 127
+    assert n < 126 and len(buf) == 2 + n, buf
+    return bytes(buf[2:2 + n])
 
 
 def run(args, members_on_a):
@@ -129,17 +154,36 @@ def run(args, members_on_a):
         if rport:  # both daemons connected and subscribed once members join
             time.sleep(0.3)
         subs = []
-        for _ in range(args.members):
-            s, rest = ws_connect(aport if members_on_a else bport, "/ws/chat/bench/")
-            subs.append([s, len(rest), 0])  # socket, bytes so far, bytes checked
-        pub, rest = ws_connect(aport, "/ws/chat/bench/")
-        time.sleep(0.5 if rport else 0.1)  # the SUBSCRIBEs are in place
-
         width = max(8, args.size)
-        body_len = len(json.dumps({"message": "0" * width}, separators=(",", ":")))
-        frame_in = 2 + body_len  # the server's unmasked frame
-        frames = [masked_text_frame(json.dumps({"message": "%0*d" % (width, i % 10 ** width)})
-                                    .encode()) for i in range(1000)]
+        path = "/ws/channel/" if args.channel else "/ws/chat/bench/"
+        for _ in range(1 if args.channel else args.members):
+            s, sub_rest = ws_connect(aport if members_on_a else bport, path)
+            subs.append([s, len(sub_rest), 0])  # socket, bytes so far, bytes checked
+        pub, rest = ws_connect(aport, path)
+        time.sleep(0.5 if rport else 0.1)  # the SUBSCRIBEs are in place
+        if args.channel:
+            # its name ({"channel": NAME}), then one message to learn the frame size
+            subs[0][0].setblocking(True)
+            first = recv_frame(subs[0][0], sub_rest)
+            target = json.loads(first)["channel"]
+            pub.setblocking(True)
+            recv_frame(pub, rest)  # the publisher's own name
+            def body(i):
+                return json.dumps({"to": target, "type": "bench.msg",
+                                   "body": {"message": "%0*d" % (width, i % 10 ** width)}})
+            pub.sendall(masked_text_frame(body(0).encode()))
+            frame_in = 2 + len(recv_frame(subs[0][0], b""))
+            recv_frame(pub, b"")  # {"sent": N}
+            subs[0][0].setblocking(False)
+            pub.setblocking(False)
+            subs[0][1] = 0
+            rest = b""
+            frames = [masked_text_frame(body(i).encode()) for i in range(1000)]
+        else:
+            body_len = len(json.dumps({"message": "0" * width}, separators=(",", ":")))
+            frame_in = 2 + body_len  # the server's unmasked frame
+            frames = [masked_text_frame(json.dumps({"message": "%0*d" % (width, i % 10 ** width)})
+                                        .encode()) for i in range(1000)]
         sel = selectors.DefaultSelector()
         sel.register(pub, selectors.EVENT_READ, "pub")
         for i, sub in enumerate(subs):
@@ -191,7 +235,8 @@ def run(args, members_on_a):
                     subs[key.data][1] += n
         ok = all(s[1] == sent * frame_in for s in subs)
         rate = delivered / elapsed
-        return {"mode": "local" if args.local else "redis", "members": args.members,
+        return {"mode": "local" if args.local else "redis", "layer": None if args.local else LAYER,
+                "what": "channel" if args.channel else "group", "members": len(subs),
                 "size": width, "window": args.window, "seconds": round(elapsed, 2),
                 "group_sends": delivered, "group_sends_per_s": round(rate),
                 "deliveries_per_s": round(rate * args.members), "sent": sent, "exact": ok}
@@ -217,20 +262,23 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--local", action="store_true", help="subscribers on A, no Redis")
+    ap.add_argument("--layer", choices=("core", "pubsub"), default="core")
+    ap.add_argument("--channel", action="store_true", help="channel sends to one client on B")
     ap.add_argument("-v", "--verbose", action="store_true", help="show the daemons' warnings")
     args = ap.parse_args()
-    global VERBOSE
+    global VERBOSE, LAYER
     VERBOSE = args.verbose
+    LAYER = args.layer
     args.daemon = os.path.join(args.build, "chanwired")
     if not os.path.exists(args.daemon):
         sys.exit("no %s: build it (make BOARD=host-redis)" % args.daemon)
     if not args.local and not shutil.which("redis-server"):
         sys.exit("redis-server not installed (apt-get install redis-server)")
     r = run(args, members_on_a=args.local)
-    print("%s: %d group sends/s (%d deliveries/s to %d member(s) on %s), %d-char messages, "
+    print("%s: %d %s sends/s (%d deliveries/s to %d member(s) on %s), %d-char messages, "
           "window %d, %.1f s%s" % (
-              "A -> Redis -> B" if r["mode"] == "redis" else "A only, no Redis",
-              r["group_sends_per_s"], r["deliveries_per_s"], r["members"],
+              "A -> Redis (%s) -> B" % r["layer"] if r["mode"] == "redis" else "A only, no Redis",
+              r["group_sends_per_s"], r["what"], r["deliveries_per_s"], r["members"],
               "B" if r["mode"] == "redis" else "A", r["size"], r["window"], r["seconds"],
               "" if r["exact"] else "  ** LOST OR EXTRA MESSAGES **"))
     print(json.dumps(r))

@@ -35,7 +35,8 @@
 # Targets of optional modules exist only in builds that have the module.
 FUZZ_OFF := $(if $(CONFIG_JSON),,json) $(if $(CONFIG_JWT),,jwt) \
             $(if $(CONFIG_STATIC_FILES),,static) $(if $(CONFIG_CONTROL_SOCKET),,control) \
-            $(if $(CONFIG_LAYER_REDIS),,resp msgpack layer_msg)
+            $(if $(CONFIG_LAYER_REDIS),,resp msgpack layer_msg core_wire) \
+            $(if $(CONFIG_PROXY_HEADERS),,proxy_hdr) $(if $(CONFIG_LOG_JSON),,log_json)
 FUZZ_ALL := $(filter-out $(FUZZ_OFF),$(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60

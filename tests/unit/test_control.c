@@ -66,6 +66,34 @@ static void test_send(void)
     CHECK_EQ(cmd.len, 10);
 }
 
+static void test_chsend(void)
+{
+    const char *r = "chsend specific.0123456789abcdef0123456789abcdef!0000000100000002 "
+                    "peer.msg 7\n{\"x\":1}";
+    CHECK_EQ(parse(r), CW_CTL_DONE);
+    CHECK_EQ(cmd.op, CW_CTL_CHSEND);
+    CHECK(strcmp(cmd.channel, "specific.0123456789abcdef0123456789abcdef!0000000100000002") == 0);
+    CHECK(strcmp(cmd.type, "peer.msg") == 0);
+    CHECK_EQ(cmd.len, 7);
+    CHECK_MEM(cmd.payload, "{\"x\":1}", 7);
+    CHECK_EQ(parse("chsend device.commands t 0\n"), CW_CTL_DONE);
+    CHECK(strcmp(cmd.channel, "device.commands") == 0);
+    /* the name is checked by cw_channel_send; here only its length (127) */
+    char big[300];
+    snprintf(big, sizeof big, "chsend %0127d t 0\n", 0);
+    CHECK_EQ(parse(big), CW_CTL_DONE);
+    snprintf(big, sizeof big, "chsend %0128d t 0\n", 0);
+    CHECK_EQ(parse(big), CW_CTL_BAD);
+    CHECK(why_is("bad channel name"));
+    CHECK_EQ(parse("chsend name\n"), CW_CTL_BAD);
+    CHECK(why_is("bad type"));
+    CHECK_EQ(parse("chsend name t\n"), CW_CTL_BAD);
+    CHECK(why_is("bad or too large length"));
+    CHECK_EQ(parse("chsend name t 1001\n"), CW_CTL_BAD);
+    CHECK_EQ(parse("chsend name t 1 x\n"), CW_CTL_BAD);
+    CHECK(why_is("unexpected words"));
+}
+
 static void test_broadcast(void)
 {
     CHECK_EQ(parse("broadcast user_42 3\nabc"), CW_CTL_DONE);
@@ -266,6 +294,7 @@ int main(void)
 {
     RUN(test_stats);
     RUN(test_send);
+    RUN(test_chsend);
     RUN(test_broadcast);
     RUN(test_close);
     RUN(test_pieces);

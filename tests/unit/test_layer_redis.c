@@ -12,12 +12,17 @@
  * our own echo delivered once, the ping barrier that retires publications
  * whose echo will not come, foreign messages of every kind, malformed and
  * oversized messages dropped without harm, protocol garbage and silence
- * (ping timeout) restarting the session, a full send queue. */
+ * (ping timeout) restarting the session, a full send queue. With
+ * fr.core it also answers the core layer's commands (TIME, SCRIPT LOAD,
+ * ZADD, EXPIRE, ZREM, EVAL, EVALSHA, BZPOPMIN held until the test answers
+ * it, ZPOPMIN): test_core_replies covers that layer's reply handling. */
 #include "base/buf.h"
 #include "base/log.h"
 #include "core/runtime.h"
 #include "core/conn.h"
 #include "cw_config.h"
+#include "channels/channel.h"
+#include "channels/core_wire.h"
 #include "channels/groups.h"
 #include "channels/layer.h"
 #include "proto/layer_msg.h"
@@ -168,6 +173,7 @@ struct fr_client {
     size_t payload_len;
     char subs[FR_SUBS][160];
     int nsubs;
+    char psub[160]; /* one PSUBSCRIBE pattern ("prefix*"), as the layer sends */
     int authed;
 };
 
@@ -179,8 +185,14 @@ static struct {
     int echo;            /* deliver PUBLISHes to subscribers, as Redis does */
     int reading;         /* read commands at all */
     struct fr_client c[FR_CLIENTS];
+    /* the core layer's commands */
+    int core;
+    const char *evalsha_reply;   /* NULL: ":0" */
+    struct fr_client *popper;    /* a BZPOPMIN waiting for the test's answer */
+    int loads, zadds, zrems, evalshas, zpops;
+    char last_member[160];
     /* what it saw */
-    int auths, subscribes, unsubscribes, publishes, pings;
+    int auths, subscribes, unsubscribes, publishes, pings, psubscribes;
     char last_chan[160];
     uint8_t last_payload[1 << 20];
     size_t last_len;
@@ -286,6 +298,17 @@ static int fr_push(const char *chan, const void *p, size_t n)
         fr_bulk(c, p, n);
         reached++;
     }
+    for (int i = 0; i < FR_CLIENTS; i++) {
+        struct fr_client *c = &fr.c[i];
+        size_t pl = strlen(c->psub);
+        if (c->fd < 0 || !pl || strncmp(chan, c->psub, pl - 1) != 0)
+            continue;
+        fr_sendf(c, "*4\r\n$8\r\npmessage\r\n");
+        fr_bulk(c, c->psub, pl);
+        fr_bulk(c, chan, strlen(chan));
+        fr_bulk(c, p, n);
+        reached++;
+    }
     return reached;
 }
 
@@ -293,7 +316,7 @@ static int fr_push(const char *chan, const void *p, size_t n)
 static void fr_raw_to_subscribers(const char *s)
 {
     for (int i = 0; i < FR_CLIENTS; i++)
-        if (fr.c[i].fd >= 0 && fr.c[i].nsubs)
+        if (fr.c[i].fd >= 0 && (fr.c[i].nsubs || fr.c[i].psub[0]))
             fr_sendf(&fr.c[i], s);
 }
 
@@ -303,7 +326,7 @@ static void fr_reply_sub(struct fr_client *c, const char *verb, const char *chan
     fr_sendf(c, "*3\r\n");
     fr_bulk(c, verb, strlen(verb));
     fr_bulk(c, chan, strlen(chan));
-    snprintf(h, sizeof h, ":%d\r\n", c->nsubs);
+    snprintf(h, sizeof h, ":%d\r\n", c->nsubs + (c->psub[0] != 0));
     fr_sendf(c, h);
 }
 
@@ -328,6 +351,10 @@ static void fr_command(struct fr_client *c)
         if (fr_subscribed(c, c->argv[1]) < 0 && c->nsubs < FR_SUBS)
             snprintf(c->subs[c->nsubs++], sizeof c->subs[0], "%s", c->argv[1]);
         fr_reply_sub(c, "subscribe", c->argv[1]);
+    } else if (strcmp(cmd, "PSUBSCRIBE") == 0 && c->argc == 2) {
+        fr.psubscribes++;
+        snprintf(c->psub, sizeof c->psub, "%s", c->argv[1]);
+        fr_reply_sub(c, "psubscribe", c->argv[1]);
     } else if (strcmp(cmd, "UNSUBSCRIBE") == 0 && c->argc == 2) {
         fr.unsubscribes++;
         int i = fr_subscribed(c, c->argv[1]);
@@ -343,11 +370,32 @@ static void fr_command(struct fr_client *c)
         char h[32];
         snprintf(h, sizeof h, ":%d\r\n", n);
         fr_sendf(c, h);
+    } else if (fr.core && strcmp(cmd, "TIME") == 0) {
+        fr_sendf(c, "*2\r\n$10\r\n1795709400\r\n$6\r\n000000\r\n");
+    } else if (fr.core && strcmp(cmd, "SCRIPT") == 0) {
+        fr.loads++;
+        fr_sendf(c, "$40\r\n0123456789012345678901234567890123456789\r\n");
+    } else if (fr.core && (strcmp(cmd, "ZADD") == 0 || strcmp(cmd, "ZREM") == 0)) {
+        *(cmd[1] == 'A' ? &fr.zadds : &fr.zrems) += 1;
+        snprintf(fr.last_member, sizeof fr.last_member, "%s", c->argv[c->argc - 1]);
+        fr_sendf(c, ":1\r\n");
+    } else if (fr.core && strcmp(cmd, "EXPIRE") == 0) {
+        fr_sendf(c, ":1\r\n");
+    } else if (fr.core && strcmp(cmd, "EVAL") == 0) {
+        fr_sendf(c, "$-1\r\n");
+    } else if (fr.core && strcmp(cmd, "EVALSHA") == 0) {
+        fr.evalshas++;
+        fr_sendf(c, fr.evalsha_reply ? fr.evalsha_reply : ":0\r\n");
+    } else if (fr.core && strcmp(cmd, "BZPOPMIN") == 0) {
+        fr.popper = c;
+    } else if (fr.core && strcmp(cmd, "ZPOPMIN") == 0) {
+        fr.zpops++;
+        fr_sendf(c, "*0\r\n");
     } else if (strcmp(cmd, "PING") == 0) {
         fr.pings++;
         if (!fr.answer_pings)
             return;
-        fr_sendf(c, c->nsubs ? "*2\r\n$4\r\npong\r\n$0\r\n\r\n" : "+PONG\r\n");
+        fr_sendf(c, c->nsubs || c->psub[0] ? "*2\r\n$4\r\npong\r\n$0\r\n\r\n" : "+PONG\r\n");
     } else {
         fr_sendf(c, "-ERR unknown command\r\n");
     }
@@ -404,6 +452,7 @@ static void fr_poll(void)
                     fr.c[i].fd = fd;
                     fr.c[i].len = 0;
                     fr.c[i].nsubs = 0;
+                    fr.c[i].psub[0] = 0;
                     fr.c[i].authed = 0;
                     cw_resp_init(&fr.c[i].rp, sizeof fr.c[i].payload);
                     fd = -1;
@@ -582,6 +631,9 @@ static void setup(void)
     cw_txq_init();
     cw_conn_pool_init(CONFIG_MAX_CONNS);
     cw_groups_init();
+#if defined(CW_HAVE_CHANNELS)
+    cw_channels_init();
+#endif
     cw_reactor_init(64);
     cw_reactor_set_after_batch(after_batch);
     nev = 0;
@@ -594,6 +646,7 @@ static int layer_on(uint16_t port, const char *password, unsigned bmin, unsigned
     cw_redis_options o;
     memset(&o, 0, sizeof o);
     o.addr = addr;
+    o.layer = "pubsub"; /* this file tests the Pub/Sub layer */
     o.password = password;
     o.backoff_min_ms = bmin;
     o.backoff_max_ms = bmax;
@@ -621,6 +674,7 @@ static void test_setup_refusals(void)
     char err[200];
     cw_redis_options o;
     memset(&o, 0, sizeof o);
+    o.layer = "pubsub";
     o.addr = "redis.example:6379"; /* no DNS */
     CHECK_EQ(cw_redis_layer(&cw_srv, &o, err, sizeof err), CW_EINVAL);
     CHECK(strstr(err, "bad address") != NULL);
@@ -631,6 +685,15 @@ static void test_setup_refusals(void)
     CHECK_EQ(cw_redis_layer(&cw_srv, &o, err, sizeof err), CW_EINVAL);
     o.prefix = "";
     CHECK_EQ(cw_redis_layer(&cw_srv, &o, err, sizeof err), CW_EINVAL);
+    o.prefix = NULL;
+    /* a hosts list of several: refused for both layers, never cut to one */
+    o.addr = "127.0.0.1:6379,127.0.0.1:6380";
+    for (int core = 0; core < 2; core++) {
+        o.layer = core ? "core" : "pubsub";
+        err[0] = 0;
+        CHECK_EQ(cw_redis_layer(&cw_srv, &o, err, sizeof err), CW_EINVAL);
+        CHECK(strstr(err, "several redis hosts: not supported yet") != NULL);
+    }
     CHECK_EQ(cw_layer_report(err, sizeof err), 0); /* still off: nothing to report */
     /* publishing with no layer configured is silent */
     cw_layer_publish_event("g", "t", "{}", 2);
@@ -1045,6 +1108,111 @@ static void test_send_queue_full(void)
     fr_stop();
 }
 
+/* The waiting BZPOPMIN's answer: raw bytes. */
+static void fr_pop(const void *p, size_t n)
+{
+    struct fr_client *c = fr.popper;
+    fr.popper = NULL;
+    if (c && c->fd >= 0)
+        fr_send(c, p, n);
+}
+
+/* A BZPOPMIN answer: [key, member, score]. */
+static size_t pop_reply(uint8_t *out, const char *key, const uint8_t *m, size_t ml,
+                        const char *score)
+{
+    size_t n = (size_t)sprintf((char *)out, "*3\r\n$%zu\r\n%s\r\n$%zu\r\n", strlen(key), key, ml);
+    memcpy(out + n, m, ml);
+    n += ml;
+    n += (size_t)sprintf((char *)out + n, "\r\n$%zu\r\n%s\r\n", strlen(score), score);
+    return n;
+}
+
+static void test_core_replies(void)
+{
+    setup();
+    uint16_t port = free_port();
+    fr_start(port);
+    fr.core = 1;
+    char addr[32], err[200];
+    snprintf(addr, sizeof addr, "127.0.0.1:%u", port);
+    cw_redis_options o;
+    memset(&o, 0, sizeof o);
+    o.addr = addr; /* no layer named: core, the default */
+    CHECK_EQ(cw_redis_layer(&cw_srv, &o, err, sizeof err), 0);
+    UNTIL(state_is("up"));
+    CHECK_EQ(fr.loads, 2); /* both scripts, in the handshake */
+    UNTIL(fr.popper != NULL);
+    /* joining: ZADD PREFIX:group:G <time> specific.<id>!g.G */
+    cw_conn *a = conn_open();
+    CHECK_EQ(cw_group_add(a, "room"), 0);
+    UNTIL(fr.zadds == 1);
+    char member[128], key[128];
+    snprintf(member, sizeof member, "specific.%s!g.room", cw_channel_process_id());
+    snprintf(key, sizeof key, "asgispecific.%s!", cw_channel_process_id());
+    CHECK(strcmp(fr.last_member, member) == 0);
+    /* a Django group_send to that member: delivered, then the queue is
+     * drained with ZPOPMIN and BZPOPMIN waits again */
+    static const char *const V =
+        "82a474797065ac636861745f6d657373616765a76d657373616765a568656c6c6f";
+    uint8_t map[64], m[512], reply[1024], rnd[CW_CORE_RANDOM] = {0};
+    size_t ml = hex_of(V, map);
+    const char *t[1] = {member};
+    long n = cw_core_member(m, sizeof m, rnd, map, ml, 1, t, 1);
+    CHECK(n > 0);
+    fr_pop(reply, pop_reply(reply, key, m, (size_t)n, "1795709399.500000"));
+    UNTIL(nev == 1);
+    CHECK(strcmp(evs[0].type, "chat_message") == 0 && strcmp(evs[0].data, "{\"message\":\"hello\"}") == 0);
+    UNTIL(fr.popper != NULL);
+    CHECK_EQ(fr.zpops, 1);
+    /* older than the expiry (60 s before Redis's TIME): never delivered */
+    fr_pop(reply, pop_reply(reply, key, m, (size_t)n, "1795709300.000000"));
+    UNTIL(stat_of("redis_expired") == 1);
+    UNTIL(fr.popper != NULL);
+    /* a member that is not msgpack; one with no routing key; a score that
+     * is not a number: dropped and counted, the session goes on */
+    static const uint8_t bad[13] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc1};
+    fr_pop(reply, pop_reply(reply, key, bad, sizeof bad, "1795709399.5"));
+    UNTIL(stat_of("redis_malformed") == 1);
+    UNTIL(fr.popper != NULL);
+    memcpy(m, rnd, CW_CORE_RANDOM);
+    memcpy(m + CW_CORE_RANDOM, map, ml);
+    fr_pop(reply, pop_reply(reply, key, m, CW_CORE_RANDOM + ml, "1795709399.5"));
+    UNTIL(stat_of("redis_unrouted") == 1);
+    UNTIL(fr.popper != NULL);
+    fr_pop(reply, pop_reply(reply, key, m, CW_CORE_RANDOM + ml, "soon"));
+    UNTIL(stat_of("redis_expired") == 2);
+    UNTIL(fr.popper != NULL);
+    CHECK_EQ(nev, 1);
+    CHECK(state_is("up"));
+    /* group sends: the script's count of full queues is ChannelFull */
+    fr.evalsha_reply = ":3\r\n";
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "chat.message", "{}", 2), 1);
+    UNTIL(stat_of("redis_channel_full") == 3);
+    CHECK_EQ(fr.evalshas, 1);
+    /* the scripts flushed (NOSCRIPT): counted, loaded again */
+    fr.evalsha_reply = "-NOSCRIPT No matching script. Please use EVAL.\r\n";
+    CHECK_EQ(cw_group_send(&cw_srv, "room", "chat.message", "{}", 2), 1);
+    UNTIL(fr.loads == 4);
+    CHECK_EQ(stat_of("redis_publish_errors"), 1);
+    CHECK(state_is("up"));
+    fr.evalsha_reply = NULL;
+    /* a BZPOPMIN answer of the wrong shape: the session is dropped and
+     * made again, the membership added again */
+    static const char two[] = "*2\r\n$1\r\nx\r\n$1\r\ny\r\n";
+    fr_pop(two, sizeof two - 1);
+    UNTIL(stat_of("redis_disconnects") == 1);
+    advance(300);
+    UNTIL(state_is("up"));
+    UNTIL(fr.zadds == 2);
+    CHECK(strcmp(fr.last_member, member) == 0);
+    /* leaving: ZREM */
+    CHECK_EQ(cw_group_discard(a, "room"), 0);
+    UNTIL(fr.zrems == 1);
+    cw_layer_fini();
+    fr_stop();
+}
+
 int main(void)
 {
     RUN(test_setup_refusals);
@@ -1057,6 +1225,7 @@ int main(void)
     RUN(test_bad_messages_dropped);
     RUN(test_silent_redis);
     RUN(test_send_queue_full);
+    RUN(test_core_replies);
     cw_layer_fini();
     return cw_unit_done();
 }

@@ -46,7 +46,7 @@ def _cleanup():
 def start(redis_addr, *args, env=None, wait=True):
     """A chanwired on the Redis at redis_addr, with its own control socket."""
     ctl = os.path.join(TMP, "ctl%d.sock" % len(_daemons))
-    d = Daemon("--redis", redis_addr, "--control", ctl, *args, env=env)
+    d = Daemon("--redis", redis_addr, "--redis-layer", "pubsub", "--control", ctl, *args, env=env)
     d.ctl = ctl
     _daemons.append(d)
     assert d.wait_log(r"control socket " + re.escape(ctl)), d.log

@@ -37,3 +37,24 @@ class ChatConsumerWithGroupOps(ChatConsumer):
     # {"type": "websocket.close", "code": ..., "reason": ...}
     async def websocket_close(self, event):
         await self.close(code=event.get("code"))
+
+
+class PeerConsumer(AsyncWebsocketConsumer):
+    """Channel names both ways (docs/redis.md): tells its client
+    self.channel_name; {"to": NAME, "type": T, "body": {...}} from the
+    client is channel_layer.send(NAME, {"type": T, ...body}); the events it
+    gets go to the client as {"type": T, ...}."""
+
+    async def connect(self):
+        await self.accept()
+        await self.send(text_data=json.dumps({"channel": self.channel_name}))
+
+    async def receive(self, text_data):
+        m = json.loads(text_data)
+        await self.channel_layer.send(m["to"], dict(m.get("body", {}), type=m["type"]))
+
+    async def forward(self, event):
+        await self.send(text_data=json.dumps(event))
+
+    peer_msg = forward
+    worker_reply = forward
