@@ -55,6 +55,12 @@ OPT_SRCS-$(CONFIG_JSON) += src/proto/json.c
 OPT_SRCS-$(CONFIG_JWT) += src/proto/jwt.c src/base/sha256.c
 OPT_SRCS-$(CONFIG_STATIC_FILES) += src/proto/static.c
 OPT_SRCS-$(CONFIG_CONTROL_SOCKET) += src/control.c src/proto/control_cmd.c
+# Prometheus metrics and the log's flood guard (issue 18).
+# src/metrics.c is always built: without the option it holds only the
+# "not in this build" answers of its public calls.
+OPT_SRCS += src/base/hist.c src/base/loglimit.c
+OPT_SRCS-$(CONFIG_METRICS) += src/base/hist.c
+OPT_SRCS-$(CONFIG_LOG_RATELIMIT) += src/base/loglimit.c
 # The application loop (issue 13): timers, watches, posts, foreign loops.
 OPT_SRCS += src/core/app_timer.c src/core/watch.c src/core/post.c
 OPT_SRCS-$(CONFIG_APP_TIMERS) += src/core/app_timer.c
@@ -70,9 +76,9 @@ OPT_SRCS-$(CONFIG_PROXY_HEADERS) += src/proto/proxy_hdr.c src/core/trusted.c
 TLS_SRCS := src/core/tls.c
 ALL_LIB_SRCS := $(wildcard src/base/*.c src/proto/*.c src/core/*.c src/channels/*.c src/*.c)
 CORE_SRCS := $(filter-out $(TLS_SRCS) $(OPT_SRCS),$(ALL_LIB_SRCS)) $(OPT_SRCS-y)
-PORT_SRCS := port/posix/clock.c port/posix/random.c port/posix/log.c port/posix/net.c \
+PORT_SRCS := port/posix/clock.c port/posix/clock_us.c port/posix/random.c port/posix/log.c port/posix/net.c \
              port/posix/signals.c port/posix/files.c port/linux/watchdog.c \
-             port/posix/privs.c port/posix/wakeup.c
+             port/posix/privs.c port/posix/wakeup.c port/posix/process.c
 ifeq ($(CONFIG_POLLER_POLL),y)
 PORT_SRCS += port/posix/poller_poll.c
 else
@@ -140,6 +146,7 @@ UNIT_OFF += $(if $(CONFIG_LAYER_REDIS),,tests/unit/test_resp.c tests/unit/test_m
 UNIT_OFF += $(if $(CONFIG_APP_TIMERS),,tests/unit/test_app_timer.c) \
             $(if $(CONFIG_WATCHES),,tests/unit/test_watch.c) \
             $(if $(CONFIG_POSTS),,tests/unit/test_post.c)
+UNIT_OFF += $(if $(CONFIG_PROXY_HEADERS),,tests/unit/test_proxy_hdr.c)
 UNIT_SRCS := $(filter-out $(UNIT_OFF),$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 CTOOL_SRCS := $(wildcard tests/integration/*.c)

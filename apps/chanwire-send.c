@@ -184,6 +184,8 @@ int main(int argc, char **argv)
     if (do_stats) {
         return talk(path, "stats\n", NULL, 0);
     }
+    if (do_restart)
+        return rest ? (fputs(usage, stderr), 2) : talk(path, "restart\n", NULL, 0);
     if (do_close) {
         if (rest != 1 || strchr(reason, '\n') || !one_word(argv[optind])) {
             fputs(usage, stderr);

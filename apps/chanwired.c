@@ -5,13 +5,16 @@
 #include "consumers.h"
 #include "ctlpath.h"
 #include "cw_config.h"
+#include "plan.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_LISTEN 16
 
@@ -19,10 +22,34 @@
 static const char usage[] =
     "usage: chanwired [options]\n"
     "  --listen ADDR:PORT      listen on ADDR:PORT, [ADDR6]:PORT for IPv6; repeatable\n"
-    "                          (default 127.0.0.1:8080; port 0 picks a free port)\n"
+    "                          (default 127.0.0.1:8080; port 0 picks a free port);\n"
+    "                          unix:PATH a UNIX socket for a local web server to proxy to;\n"
+#if defined(CONFIG_PROXY_HEADERS)
+    "                          a proxy: prefix wants a PROXY protocol v1/v2 header first\n"
+#endif
+    "  --listen-mode MODE      octal mode of unix: listeners (default 0660)\n"
+    "  --listen-owner U[:G]    hand unix: listeners to user U (and group G; or :G alone)\n"
+#if defined(CONFIG_PROXY_HEADERS)
+    "  --trusted-proxy A[/N]   trust the proxy at address A (prefix N; \"unix\": peers of\n"
+    "                          unix: listeners) to name the client (repeatable)\n"
+    "  --proxy-header NAME     what trusted proxies name it in: x-forwarded-for (default),\n"
+    "                          forwarded (RFC 7239) or none (PROXY headers only)\n"
+#endif
     "  --log-level LEVEL       error, warn, info (default) or debug\n"
 #if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_SYSLOG)
     "  --syslog                log to syslog instead of stderr\n"
+#endif
+#if defined(CONFIG_LOG_JSON)
+    "  --log-format FORMAT     text (default) or json: one JSON object per stderr line\n"
+#endif
+#if defined(CONFIG_LOG_RATELIMIT)
+    "  --log-burst N           lines one log site may print per CONFIG_LOG_REPEAT_WINDOW_MS\n"
+    "                          before the rest are summarised (\"last message repeated N\n"
+    "                          times\"); 0: no limit (default CONFIG_LOG_BURST)\n"
+#endif
+#if defined(CONFIG_METRICS)
+    "  --metrics ADDR:PORT     serve GET /metrics (Prometheus text format) on a listener\n"
+    "                          of its own (port 0 picks a free port; off by default)\n"
 #endif
     "  --max-conns N           connection limit (at most the build's CONFIG_MAX_CONNS)\n"
     "  --max-message BYTES     largest message accepted (close 1009 above it)\n"
@@ -123,9 +150,17 @@ static const char usage[] =
     "  --help                  this text\n"
     "  --version               print the version\n"
 #if defined(CONFIG_GROUPS) && defined(CONFIG_JSON)
+#if defined(CONFIG_RESTART)
+    "SIGUSR2 (or chanwire-send --restart) restarts with the binary on disk, keeping\n"
+    "the listening sockets; clients get close 1012 and reconnect.\n"
+#endif
     "Routes: /ws/echo/ (echo), /ws/chat/<room>/ (the Channels tutorial chat),\n"
     "/ws/users/ (signed-in presence; needs a token).\n";
 #else
+#if defined(CONFIG_RESTART)
+    "SIGUSR2 (or chanwire-send --restart) restarts with the binary on disk, keeping\n"
+    "the listening sockets; clients get close 1012 and reconnect.\n"
+#endif
     "Routes: /ws/echo/ (echo); this build has no groups or JSON for the others.\n";
 #endif
 #endif /* CONFIG_HELP_TEXT */
@@ -269,6 +304,7 @@ enum {
     K_JWTFILE,
     K_CONTROL,
     K_PASSFILE,
+    K_LOGFMT,
     K_HELP,
     K_VERSION
 };
@@ -278,7 +314,22 @@ enum {
 
 static const struct option longopts[] = {
     {"listen", REQ, 0, OPT(K_LIST, listen)},
+    {"listen-mode", REQ, 0, OPT(K_STR, listen_mode)},
+    {"listen-owner", REQ, 0, OPT(K_STR, listen_owner)},
+#if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_PROXY_HEADERS)
+    {"trusted-proxy", REQ, 0, OPT(K_LIST, trusted)},
+    {"proxy-header", REQ, 0, OPT(K_STR, proxy_header)},
+#endif
     {"log-level", REQ, 0, OPT(K_LOG, o)},
+#if defined(CONFIG_LOG_JSON)
+    {"log-format", REQ, 0, OPT(K_LOGFMT, o)},
+#endif
+#if defined(CONFIG_LOG_RATELIMIT)
+    {"log-burst", REQ, 0, OPT(K_UINT, o.log_burst)},
+#endif
+#if defined(CONFIG_METRICS)
+    {"metrics", REQ, 0, OPT(K_STR, metrics)},
+#endif
 #if defined(CONFIG_ALL_OPTIONS) || defined(CONFIG_SYSLOG)
     {"syslog", NO, 0, OPT(K_SET, o.use_syslog)},
 #endif
@@ -439,6 +490,13 @@ int main(int argc, char **argv)
             if (parse_level(optarg, &o->log_level) < 0)
                 return 2;
             break;
+        case K_LOGFMT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "chanwired: --log-format wants text or json, not '%s'\n", optarg);
+                return 2;
+            }
+            o->log_json = optarg[0] == 'j';
+            break;
 #if defined(CONFIG_JWT)
         case K_JWTFILE:
             if (read_secret(optarg, secret, sizeof secret, &o->jwt_secret_len) < 0)
@@ -534,7 +592,14 @@ int main(int argc, char **argv)
                 "after binding) or --allow-root\n");
         return 2;
     }
-    if (run_user && !cw_running_as_root()) {
+    /* A restart's new image (and its trial run) is --user already: the
+     * old image dropped root, and hands over what needed it (docs/operations.md). */
+    int restarted = 0;
+#if defined(CONFIG_RESTART)
+    const struct passwd *pw = run_user && getenv("CHANWIRE_RESTART") ? getpwnam(run_user) : NULL;
+    restarted = pw && !cw_running_as_root() && pw->pw_uid == getuid() && pw->pw_gid == getgid();
+#endif
+    if (run_user && !cw_running_as_root() && !restarted) {
         fprintf(stderr, "chanwired: --user %s needs to start as root\n", run_user);
         return 2;
     }
@@ -546,12 +611,45 @@ int main(int argc, char **argv)
         }
     }
 
+#if defined(CONFIG_MEM_PLAN)
+    uint64_t budget = 0;
+    if (a.mem_budget && cw_plan_parse_bytes(a.mem_budget, &budget) < 0) {
+        fprintf(stderr, "chanwired: --mem-budget wants bytes (a number, or with K, M or G), "
+                "not '%s'\n", a.mem_budget);
+        return 2;
+    }
+#endif
+
     o->routes = cw_demo_routes(&o->nroutes);
     cw_server *srv = cw_server_init(o);
     if (!srv) {
         fprintf(stderr, "chanwired: cannot start (see the log above)\n");
         return 1;
     }
+#if defined(CONFIG_MEM_PLAN)
+    if (a.plan || a.mem_budget) {
+        /* Before anything is bound or created: --plan only reports. */
+        static char plan[2048];
+        uint64_t total = 0;
+        if (cw_plan_write(srv, plan, sizeof plan, &total) < 0)
+            snprintf(plan, sizeof plan, "plan total %llu\n", (unsigned long long)total);
+        if (a.plan)
+            fputs(plan, stdout);
+        if (a.mem_budget && total > budget) {
+            fprintf(stderr, "chanwired: the memory plan, %llu bytes, exceeds --mem-budget %llu "
+                    "bytes (chanwired --plan lists it)\n", (unsigned long long)total,
+                    (unsigned long long)budget);
+            cw_server_fini(srv);
+            return 1;
+        }
+        if (a.plan) {
+            cw_server_fini(srv);
+            return 0;
+        }
+        cw_log(CW_LOG_INFO, "memory plan %llu bytes, within --mem-budget %llu",
+               (unsigned long long)total, (unsigned long long)budget);
+    }
+#endif
 #if defined(CONFIG_CONTROL_SOCKET)
     if (a.use_control) {
         char err[160];
@@ -592,6 +690,37 @@ int main(int argc, char **argv)
         }
     }
 #endif
+    {
+        char err[200], *end = NULL;
+        unsigned long mode = a.listen_mode ? strtoul(a.listen_mode, &end, 8) : 0;
+        int bad = a.listen_mode && (!*a.listen_mode || *end || a.listen_mode[0] == '-' ||
+                                    a.listen_mode[0] == '+' || mode > 0777);
+        if (bad)
+            snprintf(err, sizeof err, "--listen-mode wants an octal mode like 0660, not '%s'",
+                     a.listen_mode);
+        if (!bad && cw_listen_unix_access(srv, (unsigned)mode, a.listen_owner, err, sizeof err))
+            bad = 1;
+        for (unsigned i = 0; !bad && i < a.trusted.n; i++)
+            bad = cw_trust_proxy(srv, a.trusted.v[i], err, sizeof err) != 0;
+        if (!bad && a.proxy_header)
+            bad = cw_forwarded_header(srv, a.proxy_header, err, sizeof err) != 0;
+        if (bad) {
+            fprintf(stderr, "chanwired: %s\n", err);
+            cw_server_fini(srv);
+            return 2;
+        }
+    }
+#if defined(CONFIG_METRICS)
+    if (a.metrics) {
+        char err[160];
+        if (cw_metrics_listen(srv, a.metrics, err, sizeof err) != 0) {
+            fprintf(stderr, "chanwired: %s\n", err);
+            cw_server_fini(srv);
+            return 1;
+        }
+        cw_log(CW_LOG_INFO, "metrics on %s (port %d)", a.metrics, cw_metrics_port(srv));
+    }
+#endif
     for (unsigned i = 0; i < nlisten + nlisten_tls; i++) {
         char err[160];
         int tls = i >= nlisten;
@@ -602,10 +731,13 @@ int main(int argc, char **argv)
             cw_server_fini(srv); /* removes the control socket again */
             return 1;
         }
-        cw_log(CW_LOG_INFO, "listening on %s (port %d)%s", addr, cw_listen_port(srv, i),
-               tls ? " with TLS" : "");
+        if (cw_listen_port(srv, i) < 0)
+            cw_log(CW_LOG_INFO, "listening on %s%s", addr, tls ? " with TLS" : "");
+        else
+            cw_log(CW_LOG_INFO, "listening on %s (port %d)%s", addr, cw_listen_port(srv, i),
+                   tls ? " with TLS" : "");
     }
-    if (run_user || a.chroot_dir) {
+    if ((run_user || a.chroot_dir) && !restarted) {
         char err[200];
         if (cw_drop_privileges(srv, run_user, a.chroot_dir, err, sizeof err) != 0) {
             fprintf(stderr, "chanwired: %s\n", err);
@@ -615,6 +747,9 @@ int main(int argc, char **argv)
     }
 #if defined(CONFIG_HOST_CHECK)
     log_hosts(o); /* once started: a start-up error stays the only line */
+#endif
+#if defined(CONFIG_RESTART)
+    cw_restart_setup(srv, NULL, argv); /* SIGUSR2: this path, these flags */
 #endif
     int rc = cw_run(srv);
     cw_server_fini(srv);

@@ -120,6 +120,14 @@ typedef struct cw_options {
     int log_level;                /* CW_LOG_ERROR .. CW_LOG_DEBUG; -1: silent */
     int use_syslog;
     const char *log_ident;
+    /* 1: stderr lines are JSON objects (CONFIG_LOG_JSON; docs/operations.md,
+     * "Logs"); syslog keeps its own format. */
+    int log_json;
+    /* Flood guard (CONFIG_LOG_RATELIMIT): lines one log site may print per
+     * CONFIG_LOG_REPEAT_WINDOW_MS before the rest are counted and
+     * summarised ("last message repeated N times"); 0: no limit.
+     * cw_options_init sets CONFIG_LOG_BURST. */
+    unsigned log_burst;
     /* Origin check: browser origins other than the request's own Host are
      * refused (403) unless listed here ("*" allows any). */
     const char *const *allow_origins;
@@ -195,9 +203,26 @@ void cw_options_init(cw_options *o);
  * failure, and NULL (nothing logged, nothing touched) while a server is
  * already initialised, i.e. until cw_server_fini. */
 cw_server *cw_server_init(const cw_options *o);
-/* Adds a listening socket on "ADDR:PORT" or "[ADDR6]:PORT". Returns 0, or
- * CW_ESYS with a one-line reason in err. */
+/* Adds a listening socket on "ADDR:PORT", "[ADDR6]:PORT" or "unix:PATH"
+ * (a UNIX stream socket for a local web server to proxy to: a stale
+ * socket file is replaced, a live daemon's refused; removed again by
+ * cw_server_fini). A "proxy:" prefix makes every connection open with a
+ * PROXY protocol v1/v2 header (docs/operations.md). Returns 0, or
+ * CW_EINVAL / CW_ESYS with a one-line reason in err. */
 int cw_listen(cw_server *s, const char *addr_port, char *err, size_t errlen);
+/* Mode (0: the default 0660) and owner ("USER[:GROUP]", ":GROUP", or
+ * NULL: as created) of the UNIX-socket listeners added after it. */
+int cw_listen_unix_access(cw_server *s, unsigned mode, const char *owner, char *err,
+                          size_t errlen);
+/* Trusts a proxy: "ADDR", "ADDR/PREFIX" (IPv4 or IPv6), or "unix" for the
+ * peers of UNIX-socket listeners. A trusted peer's X-Forwarded-For (or
+ * Forwarded, or PROXY header) names the client: cw_peer and the
+ * per-address limits use that address. At most CONFIG_TRUSTED_PROXIES
+ * prefixes; 0, or CW_EINVAL / CW_ENOMEM with a reason in err. */
+int cw_trust_proxy(cw_server *s, const char *spec, char *err, size_t errlen);
+/* The request header read from trusted proxies: "x-forwarded-for" (the
+ * default), "forwarded" (RFC 7239) or "none". 0, or CW_EINVAL. */
+int cw_forwarded_header(cw_server *s, const char *name, char *err, size_t errlen);
 /* wss:// and HTTPS (builds with CONFIG_TLS; CW_EINVAL otherwise): load a
  * certificate chain and key once (errors name the file), then add TLS
  * listeners beside plain ones. SIGHUP reloads the same files; open
@@ -542,6 +567,31 @@ int cw_loop_fd(cw_server *s);
 int cw_loop_timeout(cw_server *s);
 int cw_loop_service(cw_server *s);
 
+/* The memory plan (docs/operations.md, "Memory plan"): after
+ * cw_server_init, the most resident memory the process can come to with
+ * these options and this build: one line "plan NAME BYTES detail" per
+ * pool and per other part (static data, code, libraries, stack and heap
+ * allowances), then "plan total BYTES (N MiB)". Writes it NUL-terminated
+ * into buf and the total into *total (may be NULL); returns the length,
+ * CW_ETOOBIG when cap is too small, CW_EINVAL before cw_server_init or in
+ * a build without CONFIG_MEM_PLAN. */
+long cw_plan_write(cw_server *s, char *buf, size_t cap, uint64_t *total);
+
+/* Restarts that drop nobody (docs/operations.md): the binary now at path
+ * (absolute; NULL: the one this process was started from) with argv (NULL
+ * ends it; argv[0] first) replaces this process, keeping its PID and its
+ * listening sockets. A trial run of that binary with argv and --plan must
+ * exit 0 first; then accepting stops (new connections wait in the listen
+ * queue), every WebSocket client gets close 1012, and once they are gone
+ * (or after the shutdown timeout) the process execs the new binary with
+ * CHANWIRE_LISTEN_FDS naming the listeners. SIGUSR2 and the control
+ * command "restart" ask for it. A failed step is logged and the server
+ * goes on as before. 0, or CW_EINVAL (argv too long, no path; a build
+ * without CONFIG_RESTART); cw_restart: 0 once under way, CW_EINVAL (not set
+ * up, shutting down), CW_ESYS (the trial run could not start). */
+int cw_restart_setup(cw_server *s, const char *path, char *const argv[]);
+int cw_restart(cw_server *s);
+
 /* Counters, for /stats and tests. */
 typedef struct {
     unsigned conns_open;        /* WebSocket connections open now */
@@ -567,6 +617,7 @@ typedef struct {
     unsigned long send_timeouts;    /* 1011: a send queue not drained within the pong timeout */
     unsigned long rate_limited;     /* 1008: over --rate-msgs or --rate-bytes */
     unsigned long download_timeouts; /* a static file not sent within its deadline */
+    unsigned long proxy_errors;  /* a bad PROXY header, or Forwarded from a trusted proxy */
 } cw_stats;
 void cw_get_stats(const cw_server *s, cw_stats *out);
 /* Counters and pools as "name value" lines; returns the length. */
@@ -575,6 +626,18 @@ size_t cw_stats_report(char *out, size_t cap);
 /* One line per pool: "name used/limit high-water failures". Returns the
  * length written (truncated to cap). */
 size_t cw_pool_report(char *out, size_t cap);
+
+/* Prometheus metrics (CONFIG_METRICS; docs/operations.md, "Metrics").
+ * cw_metrics_write: the report in the text exposition format 0.0.4 into
+ * buf, NUL-terminated; its length, or CW_ETOOBIG when it needs cap bytes
+ * or more (nothing usable is left in buf), CW_EINVAL without the option.
+ * cw_metrics_listen: serves GET /metrics on "ADDR:PORT" (port 0: any free
+ * one) on a listener of its own, CONFIG_METRICS_CONNS scrapers at once;
+ * 0, CW_ESYS (bind failed, err says why) or CW_EINVAL (a second listener,
+ * or no CONFIG_METRICS). cw_metrics_port: its port, or -1. */
+long cw_metrics_write(cw_server *s, char *buf, size_t cap);
+int cw_metrics_listen(cw_server *s, const char *addr_port, char *err, size_t errlen);
+int cw_metrics_port(cw_server *s);
 
 /* Logging through the server's sink (stderr or syslog), at one of the
  * CW_LOG_* levels (cw_options.log_level keeps the levels up to its own). */

@@ -55,6 +55,8 @@ void cw_port_wakeup_close(void);
 
 /* ---- clock: monotonic milliseconds, never going backwards ---- */
 uint64_t cw_port_now_ms(void);
+/* The same clock in microseconds (latency histograms, CONFIG_METRICS). */
+uint64_t cw_port_now_us(void);
 
 /* ---- random bytes: 0 on success, -1 when no source works ---- */
 int cw_port_random(void *buf, size_t len);
@@ -63,15 +65,26 @@ int cw_port_random(void *buf, size_t len);
  * (0) .. CW_LOG_DEBUG (3) of chanwire.h ---- */
 void cw_port_log_open(int use_syslog, const char *ident);
 void cw_port_log_write(int level, const char *line, size_t len);
+/* 1 while lines go to syslog (--syslog and /dev/log took them). */
+int cw_port_log_to_syslog(void);
+/* A finished line (newline included) to stderr as it is: the JSON lines. */
+void cw_port_log_raw(const char *line, size_t len);
+/* The wall clock as RFC 3339 UTC with milliseconds,
+ * "2026-12-08T02:05:02.123Z" (24 bytes and a NUL; cap >= 25), and the
+ * ident and pid the text lines carry. Returns the length. */
+size_t cw_port_log_time(char *out, size_t cap);
+const char *cw_port_log_ident(void);
+int cw_port_log_pid(void);
 
 /* ---- sockets (all non-blocking, close-on-exec) ---- */
 typedef struct {
     uint8_t addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
     uint16_t port;
-    uint8_t family;   /* 4 or 6; 0 when unknown */
+    uint8_t family;   /* 4 or 6, CW_PORT_UNIX on a UNIX socket; 0 when unknown */
 } cw_port_peer;
+#define CW_PORT_UNIX 1 /* a peer on a UNIX-socket listener: no address */
 
-/* "1.2.3.4:5678" or "[::1]:5678" into out (at least 56 bytes). */
+/* "1.2.3.4:5678", "[::1]:5678" or "unix" into out (at least 56 bytes). */
 void cw_port_peer_format(const cw_port_peer *peer, char *out, size_t cap);
 
 /* Binds and listens on "ADDR:PORT" ("[v6]:PORT" for IPv6). Returns the fd or
@@ -100,6 +113,13 @@ int cw_port_connect_result(int fd);
 /* A listening UNIX stream socket at path (an old socket file there is
  * replaced), chmod'ed to mode. Returns the fd or -1 with a reason. */
 int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errlen);
+/* The same with a backlog, what naming the socket in err ("control
+ * socket", "listener"). */
+int cw_port_listen_path(const char *path, unsigned mode, int backlog, const char *what, char *err,
+                        size_t errlen);
+/* Hands path to owner "USER[:GROUP]" (names from /etc/passwd and
+ * /etc/group, or numbers). 0, or -1 with a reason in err. */
+int cw_port_chown_path(const char *path, const char *owner, char *err, size_t errlen);
 /* Identity of the file behind a path-bound socket, taken right after bind,
  * and removal of path only while it is still that same file (so a daemon
  * never deletes a newer daemon's socket). */
@@ -148,5 +168,38 @@ void cw_port_watchdog_close(void);
 int cw_port_signals_open(void);
 /* Drains the fd; returns the CW_SIG_* bits seen since the last call. */
 unsigned cw_port_signals_take(void);
+/* SIGUSR2: restart with the binary on disk (src/restart.c). */
+#define CW_SIG_RESTART 4u
+
+/* ---- the process image and its successor (posix/process.c) ---- */
+typedef struct {
+    uint64_t text;    /* the executable's read-only and code segments, bytes */
+    uint64_t data;    /* its initialised writable data */
+    uint64_t bss;     /* its zero-filled data (the static pools live here) */
+    uint64_t libs;    /* every other loaded object's segments (libc, loader, vDSO) */
+    uint64_t page;    /* the page size */
+    unsigned objects; /* loaded objects, the executable included */
+} cw_port_image;
+/* Fills *im from the loaded program headers (page-rounded); 0 or -1. */
+int cw_port_image_sizes(cw_port_image *im);
+/* The absolute path the running executable was started from (the file now
+ * at that path after an upgrade); 0, or -1 when the OS cannot say. */
+int cw_port_self_path(char *out, size_t cap);
+/* Starts path with argv and envp in a child with stdin and stdout on /dev/null: its
+ * pid, or -1 + errno. cw_port_reap: 1 and its exit status (128 + signal
+ * when killed) once it ended, 0 while it runs, -1 + errno. */
+long cw_port_spawn_quiet(const char *path, char *const argv[], char *const envp[]);
+int cw_port_reap(long pid, int *status);
+void cw_port_kill(long pid);
+/* on: fd survives exec (FD_CLOEXEC cleared); off: it does not. 0 or -1. */
+int cw_port_inherit(int fd, int on);
+/* 1 when fd is a listening stream socket (then made non-blocking and
+ * close-on-exec again, as a listener of ours), else 0. */
+int cw_port_is_listener(int fd);
+/* Replaces this image with path (argv, envp): returns only on failure,
+ * -1 + errno. */
+int cw_port_exec(const char *path, char *const argv[], char *const envp[]);
+/* This process's environment (NULL-terminated). */
+char *const *cw_port_environ(void);
 
 #endif

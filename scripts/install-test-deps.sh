@@ -39,6 +39,11 @@ APT=(env DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get -o DPkg::Lock::Time
 pkgs=(build-essential gcc make clang python3 python3-websockets python3-jwt
       python3-djangorestframework-simplejwt valgrind chromium fonts-dejavu-core
       libmbedtls-dev openssl)
+# The metrics suite parses /metrics with the Prometheus client's parser.
+pkgs+=(python3-prometheus-client)
+# The proxy suite (test_proxy.py) runs nginx in front of the daemon, as a
+# plain process of its own (no service).
+pkgs+=(nginx-light)
 # The Redis channel layer's suites (board host-redis): Redis, and Django
 # Channels with channels_redis and daphne for the interop project.
 pkgs+=(redis-server python3-django-channels daphne python3-channels-redis)

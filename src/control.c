@@ -141,6 +141,16 @@ static void execute(struct ctl_client *cl, const cw_control_cmd *cmd)
     case CW_CTL_STATS:
         stats_reply(cl);
         return;
+#if defined(CONFIG_RESTART)
+    case CW_CTL_RESTART:
+        /* Answered before the restart closes this socket. */
+        cw_log(CW_LOG_INFO, "control: restart");
+        if (cw_restart(s) < 0)
+            reply_error(cl, "restart refused (see the log)");
+        else
+            reply_ok(cl, 0);
+        return;
+#endif
     case CW_CTL_SEND:
         rc = cw_group_send(s, cmd->group, cmd->type, cmd->payload,
                            body_without_type((char *)(uintptr_t)cmd->payload, cmd->len));
@@ -252,7 +262,18 @@ int cw_control_open(const char *path, char *err, size_t errlen)
 {
     for (unsigned i = 0; i < CONFIG_CONTROL_CLIENTS; i++)
         clients[i].io.fd = -1;
-    int fd = cw_port_listen_unix(path, 0660, err, errlen);
+    /* A restart (src/restart.c) hands the socket over: the path never
+     * stops answering, and a daemon that dropped root keeps a socket it
+     * could not create again. */
+    int fd = -1;
+#if defined(CONFIG_RESTART)
+    const char *inh = getenv("CHANWIRE_CONTROL_FD");
+    fd = inh && *inh ? atoi(inh) : -1;
+    if (fd >= 3 && cw_port_is_listener(fd))
+        cw_log(CW_LOG_INFO, "restart: control socket %s taken over (descriptor %d)", path, fd);
+    else
+#endif
+        fd = cw_port_listen_unix(path, 0660, err, errlen);
     if (fd < 0)
         return -1;
     if (cw_reactor_add(&listen_io, fd, CW_PORT_IN, on_accept) < 0) {
@@ -282,6 +303,11 @@ void cw_control_close(void)
         listen_io.fd = -1;
         cw_port_unlink_if(socket_path, socket_dev, socket_ino);
     }
+}
+
+int cw_control_fd(void)
+{
+    return listen_io.fd;
 }
 
 int cw_control_listen(cw_server *s, const char *path, char *err, size_t errlen)

@@ -15,5 +15,8 @@ int cw_control_open(const char *path, char *err, size_t errlen);
 void cw_control_close(void);
 /* The socket's path while it is open, else NULL (to hand it to --user). */
 const char *cw_control_path(void);
+/* The listening socket's descriptor, or -1 (a restart hands it over; the
+ * new image takes CHANWIRE_CONTROL_FD instead of binding the path). */
+int cw_control_fd(void);
 
 #endif

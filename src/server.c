@@ -14,6 +14,8 @@
 #include "core/auth.h"
 #include "core/conn.h"
 #include "core/runtime.h"
+#include "core/trusted.h"
+#include "metrics.h"
 #include "port.h"
 #include "proto/router.h"
 #if defined(CONFIG_TLS)
@@ -77,6 +79,9 @@ void cw_options_init(cw_options *o)
     o->tls_arena_bytes = CONFIG_TLS_ARENA_SIZE;
 #endif
     o->log_ident = "chanwire";
+#if defined(CONFIG_LOG_RATELIMIT)
+    o->log_burst = CONFIG_LOG_BURST;
+#endif
 #if defined(CONFIG_STATS_ENDPOINT)
     o->stats_endpoint = 1;
 #endif
@@ -121,6 +126,19 @@ static void resume_listeners(void)
         resume_listener(&cw_srv.listeners[i]);
 }
 
+#if defined(CONFIG_LOG_RATELIMIT)
+/* The log's flood guard owes "repeated N times" summaries: printed when
+ * they are due even if the flood (and every other line) has stopped. */
+static struct cw_wheel_timer log_timer;
+
+static void on_log_timer(struct cw_wheel_timer *t)
+{
+    long next = cw_log_flush(0);
+    if (next >= 0)
+        cw_wheel_arm(t, (uint32_t)next + 1, on_log_timer);
+}
+#endif
+
 static void after_batch(void)
 {
     /* Slots freed (their descriptors too): accepting may resume if it was
@@ -128,6 +146,10 @@ static void after_batch(void)
     if (cw_conn_after_batch() > 0)
         resume_listeners();
     cw_layer_flush(); /* what the batch published, in one write */
+#if defined(CONFIG_LOG_RATELIMIT)
+    if (cw_log_held && !cw_wheel_armed(&log_timer))
+        on_log_timer(&log_timer);
+#endif
 }
 
 static void on_accept(struct cw_io *io, unsigned events)
@@ -146,7 +168,8 @@ static void on_accept(struct cw_io *io, unsigned events)
             break;
         }
         int reject = cw_rt.ws_slots_used >= cw_rt.opt.max_conns;
-        cw_conn_start(fd, &peer, reject, l->tls);
+        cw_conn_start(fd, &peer, reject,
+                      (l->tls ? CW_CONN_TLS : 0u) | (l->proxy ? CW_CONN_PROXY : 0u));
     }
 }
 
@@ -190,6 +213,7 @@ int cw_tls_setup(cw_server *s, const char *cert_file, const char *key_file, char
 #endif
 }
 
+/* "[proxy:]ADDR:PORT", "[proxy:][ADDR6]:PORT" or "[proxy:]unix:PATH". */
 static int add_listener(cw_server *s, const char *addr_port, int tls, char *err, size_t errlen)
 {
     if (s->nlisteners >= CONFIG_MAX_LISTENERS) {
@@ -197,20 +221,125 @@ static int add_listener(cw_server *s, const char *addr_port, int tls, char *err,
                  CONFIG_MAX_LISTENERS);
         return CW_EINVAL;
     }
-    int fd = cw_port_listen(addr_port, LISTEN_BACKLOG, err, errlen);
-    if (fd < 0)
-        return CW_ESYS;
     struct cw_listener *l = &s->listeners[s->nlisteners];
-    memset(l, 0, sizeof *l);
+    const char *a = addr_port;
+    int proxy = strncmp(a, "proxy:", 6) == 0;
+    if (proxy)
+        a += 6;
+#if !defined(CONFIG_PROXY_HEADERS)
+    if (proxy) {
+        snprintf(err, errlen, "listener %s: not in this build: CONFIG_PROXY_HEADERS", addr_port);
+        return CW_EINVAL;
+    }
+#endif
+    int fd;
+    if (strncmp(a, "unix:", 5) == 0) {
+        const char *path = a + 5;
+        if (!*path || strlen(path) >= sizeof l->path) {
+            snprintf(err, errlen, "bad listen address '%s' (unix:PATH, at most %zu bytes)",
+                     addr_port, sizeof l->path - 1);
+            return CW_EINVAL;
+        }
+        fd = -1;
+#if defined(CONFIG_RESTART)
+        fd = cw_restart_inherited(a); /* a restart hands it over: never closed */
+#endif
+        if (fd < 0)
+            fd = cw_port_listen_path(path, s->unix_mode ? s->unix_mode : 0660, LISTEN_BACKLOG,
+                                     "listener", err, errlen);
+        if (fd < 0)
+            return CW_ESYS;
+        uint64_t dev = 0, ino = 0;
+        cw_port_path_id(path, &dev, &ino);
+        if (s->unix_owner && cw_port_chown_path(path, s->unix_owner, err, errlen) < 0) {
+            cw_port_unlink_if(path, dev, ino);
+            cw_port_close(fd);
+            return CW_ESYS;
+        }
+        memset(l, 0, sizeof *l);
+        strcpy(l->path, path);
+        l->dev = dev;
+        l->ino = ino;
+    } else {
+        fd = -1;
+#if defined(CONFIG_RESTART)
+        fd = cw_restart_inherited(a);
+#endif
+        if (fd < 0)
+            fd = cw_port_listen(a, LISTEN_BACKLOG, err, errlen);
+        if (fd < 0)
+            return CW_ESYS;
+        memset(l, 0, sizeof *l);
+    }
     l->tls = tls;
+    l->proxy = proxy;
     if (cw_reactor_add(&l->io, fd, CW_PORT_IN, on_accept) < 0) {
         snprintf(err, errlen, "cannot poll listener %s: %s", addr_port, strerror(errno));
+        if (l->path[0])
+            cw_port_unlink_if(l->path, l->dev, l->ino);
         cw_port_close(fd);
         return CW_ESYS;
     }
+    if (proxy && cw_trusted_count() == 0)
+        cw_log(CW_LOG_WARN, "listener %s: no --trusted-proxy, so every PROXY header is read "
+               "and ignored", addr_port);
     s->nlisteners++;
     return 0;
 }
+
+int cw_listen_unix_access(cw_server *s, unsigned mode, const char *owner, char *err,
+                          size_t errlen)
+{
+    if (mode > 0777) {
+        snprintf(err, errlen, "UNIX listener mode %o: want permission bits 0..0777", mode);
+        return CW_EINVAL;
+    }
+    s->unix_mode = mode;
+    s->unix_owner = owner && *owner ? owner : NULL;
+    return 0;
+}
+
+#if defined(CONFIG_PROXY_HEADERS)
+int cw_trust_proxy(cw_server *s, const char *spec, char *err, size_t errlen)
+{
+    (void)s;
+    return cw_trusted_add(spec, err, errlen);
+}
+
+int cw_forwarded_header(cw_server *s, const char *name, char *err, size_t errlen)
+{
+    (void)s;
+    if (strcmp(name, "x-forwarded-for") == 0)
+        cw_trusted_header = CW_FWD_XFF;
+    else if (strcmp(name, "forwarded") == 0)
+        cw_trusted_header = CW_FWD_RFC7239;
+    else if (strcmp(name, "none") == 0)
+        cw_trusted_header = -1;
+    else {
+        snprintf(err, errlen, "proxy header '%s': want x-forwarded-for, forwarded or none", name);
+        return CW_EINVAL;
+    }
+    return 0;
+}
+#else
+static int no_proxies(char *err, size_t errlen)
+{
+    snprintf(err, errlen, "not in this build: CONFIG_PROXY_HEADERS (trusted proxies)");
+    return CW_EINVAL;
+}
+
+int cw_trust_proxy(cw_server *s, const char *spec, char *err, size_t errlen)
+{
+    (void)s, (void)spec;
+    return no_proxies(err, errlen);
+}
+
+int cw_forwarded_header(cw_server *s, const char *name, char *err, size_t errlen)
+{
+    (void)s, (void)name;
+    return no_proxies(err, errlen);
+}
+#endif
 
 int cw_listen_port(cw_server *s, unsigned i)
 {
@@ -229,6 +358,8 @@ static void close_listeners(void)
         cw_reactor_del(&l->io);
         cw_port_close(l->io.fd);
         l->io.fd = -1;
+        if (l->path[0])
+            cw_port_unlink_if(l->path, l->dev, l->ino); /* only while it is still ours */
     }
 }
 
@@ -274,6 +405,10 @@ static void on_signal(struct cw_io *io, unsigned events)
         cw_log(CW_LOG_INFO, "SIGHUP: nothing to reload");
 #endif
     }
+#if defined(CONFIG_RESTART)
+    if (bits & CW_SIG_RESTART)
+        cw_restart(&cw_srv); /* logs what it does, or why not */
+#endif
 }
 
 /* ---- hardware watchdog: kicked from a reactor timer, so a stalled loop
@@ -342,6 +477,11 @@ cw_server *cw_server_init(const cw_options *o)
     cw_rt.www_fd = -1;
     cw_log_set_level(o->log_level);
     cw_port_log_open(o->use_syslog, o->log_ident);
+    cw_log_set_limit(o->log_burst, CONFIG_LOG_REPEAT_WINDOW_MS);
+    if (cw_log_set_json(o->log_json) < 0) {
+        cw_log(CW_LOG_ERROR, "not in this build: CONFIG_LOG_JSON (JSON log lines)");
+        return NULL;
+    }
     if (o->nroutes > 255) {
         cw_log(CW_LOG_ERROR, "too many routes (%zu, at most 255)", o->nroutes);
         return NULL;
@@ -402,6 +542,11 @@ cw_server *cw_server_init(const cw_options *o)
 #if defined(CONFIG_WATCHES)
     cap += CONFIG_MAX_WATCHES + 1; /* and the post wake-up */
 #endif
+#if defined(CONFIG_METRICS)
+    cap += CONFIG_METRICS_CONNS + 1; /* the scrapers and their listener */
+    cw_hist_reset(&cw_hist_handshake);
+    cw_hist_reset(&cw_hist_fanout);
+#endif
     if (cw_reactor_init(cap) < 0) {
         cw_log(CW_LOG_ERROR, "cannot create the %s poller: %s", cw_port_poller_name(),
                strerror(errno));
@@ -442,6 +587,9 @@ static void stopped(cw_server *s)
 #if defined(CONFIG_WATCHDOG)
     watchdog_stop(); /* a clean exit disarms it; a crash or a hang does not */
 #endif
+#if defined(CONFIG_LOG_RATELIMIT)
+    cw_log_flush(1); /* what the flood guard still held back, before the last line */
+#endif
     cw_log(CW_LOG_INFO, "stopped");
 }
 
@@ -465,6 +613,9 @@ static int turn(cw_server *s, int wait_ms)
 int cw_run(cw_server *s)
 {
     int rc;
+#if defined(CONFIG_RESTART)
+    cw_restart_inherited_done();
+#endif
     while ((rc = turn(s, -1)) == 0)
         ;
     return rc < 0 ? rc : 0;
@@ -512,6 +663,13 @@ void cw_stop(cw_server *s)
 void cw_server_fini(cw_server *s)
 {
     close_listeners();
+#if defined(CONFIG_METRICS)
+    cw_metrics_close();
+#endif
+#if defined(CONFIG_LOG_RATELIMIT)
+    cw_wheel_cancel(&log_timer);
+    cw_log_flush(1); /* what the flood guard still held back */
+#endif
 #if defined(CONFIG_WATCHDOG)
     watchdog_stop(); /* also when cw_run never ran (a listener failed) */
 #endif

@@ -31,13 +31,13 @@ size_t cw_stats_report(char *out, size_t cap)
                      "msgs_in %lu\nmsgs_out %lu\nevents_out %lu\n"
                      "tls_failures %lu\ntls_refused %lu\nmessage_timeouts %lu\n"
                      "rejected_addr %lu\nshare_refusals %lu\nsend_timeouts %lu\n"
-                     "rate_limited %lu\ndownload_timeouts %lu\n",
+                     "rate_limited %lu\ndownload_timeouts %lu\nproxy_errors %lu\n",
                      t->conns_open, t->conns_http, t->accepted, t->upgraded, t->rejected_full,
                      t->http_errors, t->auth_failures, t->handshake_timeouts, t->ping_timeouts,
                      t->protocol_errors, t->sendq_overflows, t->pool_exhausted, t->accept_pauses,
                      t->msgs_in, t->msgs_out, t->events_out, t->tls_failures, t->tls_refused,
                      t->message_timeouts, t->rejected_addr, t->share_refusals,
-                     t->send_timeouts, t->rate_limited, t->download_timeouts);
+                     t->send_timeouts, t->rate_limited, t->download_timeouts, t->proxy_errors);
     if (n < 0 || (size_t)n >= cap)
         return n < 0 ? 0 : cap - 1;
     size_t len = (size_t)n + cw_pool_report(out + n, cap - (size_t)n);

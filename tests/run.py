@@ -129,7 +129,8 @@ def discover(build, env):
     needs = {"test_hosts.py": "CONFIG_HOST_CHECK", "test_shares.py": "CONFIG_FAIR_SHARES",
              "test_json_consumers.py": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS",
              "test_status.py": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS",
-             "status.test.js": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS"}
+             "status.test.js": "CONFIG_GROUPS CONFIG_JSON CONFIG_APP_TIMERS",
+             "test_metrics.py": "CONFIG_METRICS", "test_logs.py": "CONFIG_LOG_JSON CONFIG_LOG_RATELIMIT"}
     for kind, pattern in (("integration", "tests/integration/test_*.py"),
                           ("conformance", "tests/conformance/test_*.py"),
                           ("bench", "tests/bench/test_*.py")):

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* log.c: where log lines go. stderr with a UTC timestamp, or syslog written
- * straight to /dev/log (libc's syslog() may allocate; this never does). */
+ * straight to /dev/log (libc's syslog() may allocate; this never does);
+ * the raw stderr write and the timestamp the JSON lines (base/log.c) use. */
 #include "port.h"
 #include "cw_config.h"
 
@@ -69,16 +70,46 @@ void cw_port_log_write(int level, const char *line, size_t len)
         if (n > 0 && send(syslog_fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
             return;
     }
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%d] %s: %.*s\n",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 (int)(ts.tv_nsec / 1000000), ident_buf, pid, level_name[level], (int)len, line);
+    char when[32];
+    cw_port_log_time(when, sizeof when);
+    n = snprintf(buf, sizeof buf, "%s %s[%d] %s: %.*s\n", when, ident_buf, pid,
+                 level_name[level], (int)len, line);
     if (n > 0) {
         size_t w = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
         ssize_t r = write(2, buf, w);
         (void)r;
     }
+}
+
+int cw_port_log_to_syslog(void)
+{
+    return syslog_fd >= 0;
+}
+
+void cw_port_log_raw(const char *line, size_t len)
+{
+    ssize_t r = write(2, line, len);
+    (void)r;
+}
+
+size_t cw_port_log_time(char *out, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(ts.tv_nsec / 1000000));
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+const char *cw_port_log_ident(void)
+{
+    return ident_buf;
+}
+
+int cw_port_log_pid(void)
+{
+    return pid ? pid : (int)getpid();
 }

@@ -120,6 +120,8 @@ int cw_port_local_port(int fd)
         return -1;
     if (ss.ss_family == AF_INET6)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (ss.ss_family != AF_INET)
+        return -1; /* a UNIX socket has no port */
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
@@ -176,6 +178,8 @@ static void peer_store(const struct sockaddr_storage *ss, cw_port_peer *peer)
         memcpy(peer->addr, &s4->sin_addr, 4);
         peer->port = ntohs(s4->sin_port);
         peer->family = 4;
+    } else if (ss->ss_family == AF_UNIX) {
+        peer->family = CW_PORT_UNIX;
     }
 }
 
@@ -188,6 +192,8 @@ void cw_port_peer_format(const cw_port_peer *peer, char *out, size_t cap)
     } else if (peer->family == 4) {
         inet_ntop(AF_INET, peer->addr, a, sizeof a);
         snprintf(out, cap, "%s:%u", a, peer->port);
+    } else if (peer->family == CW_PORT_UNIX) {
+        snprintf(out, cap, "unix");
     } else {
         snprintf(out, cap, "unknown");
     }
@@ -277,19 +283,20 @@ void cw_port_close(int fd)
 #include <sys/stat.h>
 #include <sys/un.h>
 
-int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errlen)
+int cw_port_listen_path(const char *path, unsigned mode, int backlog, const char *what, char *err,
+                        size_t errlen)
 {
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     if (strlen(path) >= sizeof sa.sun_path) {
-        snprintf(err, errlen, "control socket path too long (%zu bytes)", strlen(path));
+        snprintf(err, errlen, "%s path too long (%zu bytes)", what, strlen(path));
         return -1;
     }
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
         return -1;
     }
     struct stat st;
@@ -301,7 +308,7 @@ int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errle
         if (probe >= 0)
             close(probe);
         if (alive) {
-            snprintf(err, errlen, "control socket %s is in use by a running daemon", path);
+            snprintf(err, errlen, "%s %s is in use by a running daemon", what, path);
             close(fd);
             return -1;
         }
@@ -312,12 +319,17 @@ int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errle
     mode_t old = umask(0777);
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
-    if (rc < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, 16) < 0 || set_flags(fd) < 0) {
-        snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+    if (rc < 0 || chmod(path, (mode_t)mode) < 0 || listen(fd, backlog) < 0 || set_flags(fd) < 0) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
         close(fd);
         return -1;
     }
     return fd;
+}
+
+int cw_port_listen_unix(const char *path, unsigned mode, char *err, size_t errlen)
+{
+    return cw_port_listen_path(path, mode, 16, "control socket", err, errlen);
 }
 
 int cw_port_peer_cred(int fd, long *uid, long *gid)

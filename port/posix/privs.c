@@ -100,3 +100,69 @@ int cw_port_drop_privileges(const char *user, const char *chroot_dir, const char
     }
     return 0;
 }
+
+/* A group's gid from /etc/group ("name:password:gid:members"). */
+static int group_id(const char *group, long *gid)
+{
+    FILE *f = fopen("/etc/group", "re");
+    if (!f)
+        return -1;
+    char line[1024];
+    size_t n = strlen(group);
+    int found = -1;
+    while (found < 0 && fgets(line, sizeof line, f)) {
+        if (strncmp(line, group, n) != 0 || line[n] != ':')
+            continue;
+        char *p = strchr(line + n + 1, ':'), *end;
+        if (!p)
+            continue;
+        long g = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end != ':' || g < 0)
+            continue;
+        *gid = g;
+        found = 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A number, or -1 when s is not all digits. */
+static long number(const char *s)
+{
+    char *end;
+    if (!*s || *s < '0' || *s > '9')
+        return -1;
+    long v = strtol(s, &end, 10);
+    return *end || v < 0 ? -1 : v;
+}
+
+int cw_port_chown_path(const char *path, const char *owner, char *err, size_t errlen)
+{
+    char user[64];
+    const char *colon = strchr(owner, ':');
+    size_t un = colon ? (size_t)(colon - owner) : strlen(owner);
+    long uid = -1, gid = -1, ugid = -1;
+    if (un >= sizeof user) {
+        snprintf(err, errlen, "owner '%s': user name too long", owner);
+        return -1;
+    }
+    memcpy(user, owner, un);
+    user[un] = 0;
+    if (un && (uid = number(user)) < 0 && cw_port_user_ids(user, &uid, &ugid) < 0) {
+        snprintf(err, errlen, "owner '%s': no user %s in /etc/passwd", owner, user);
+        return -1;
+    }
+    if (colon && colon[1] && (gid = number(colon + 1)) < 0 && group_id(colon + 1, &gid) < 0) {
+        snprintf(err, errlen, "owner '%s': no group %s in /etc/group", owner, colon + 1);
+        return -1;
+    }
+    if (!un && gid < 0) {
+        snprintf(err, errlen, "owner '%s': want USER[:GROUP] or :GROUP", owner);
+        return -1;
+    }
+    if (chown(path, uid < 0 ? (uid_t)-1 : (uid_t)uid, gid < 0 ? (gid_t)-1 : (gid_t)gid) < 0) {
+        snprintf(err, errlen, "cannot hand %s to %s: %s", path, owner, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* signals.c: turns SIGTERM, SIGINT and SIGHUP into bytes on a self-pipe the
+/* signals.c: turns SIGTERM, SIGINT, SIGHUP and SIGUSR2 into bytes on a self-pipe the
  * reactor polls, so no work runs inside a signal handler. SIGPIPE is
  * ignored: a peer that vanishes is an error return, never a dead process. */
+#include "cw_config.h"
 #include "port.h"
 
 #include <errno.h>
@@ -15,7 +16,9 @@ static int pipe_fd[2] = {-1, -1};
 static void on_signal(int sig)
 {
     int saved = errno;
-    unsigned char b = (unsigned char)(sig == SIGHUP ? CW_SIG_HUP : CW_SIG_TERM);
+    unsigned char b = (unsigned char)(sig == SIGHUP    ? CW_SIG_HUP
+                                      : sig == SIGUSR2 ? CW_SIG_RESTART
+                                                       : CW_SIG_TERM);
     ssize_t r = write(pipe_fd[1], &b, 1);
     (void)r; /* a full pipe already carries the news */
     errno = saved;
@@ -39,6 +42,9 @@ int cw_port_signals_open(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+#if defined(CONFIG_RESTART)
+    sigaction(SIGUSR2, &sa, NULL);
+#endif
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     return pipe_fd[0];

@@ -88,6 +88,11 @@ uint32_t cw_pool_index(const cw_pool *p, const void *block)
     return (uint32_t)((size_t)((const uint8_t *)block - p->base) / p->block_size);
 }
 
+const cw_pool *cw_pool_at(unsigned i)
+{
+    return i < registered ? registry[i] : NULL;
+}
+
 size_t cw_pool_report(char *out, size_t cap)
 {
     size_t n = 0;

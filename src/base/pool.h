@@ -41,5 +41,8 @@ int cw_pool_owns(const cw_pool *p, const void *ptr);
 uint32_t cw_pool_free_count(const cw_pool *p);
 /* Index of a block (0..count-1): stable identity for logs and handles. */
 uint32_t cw_pool_index(const cw_pool *p, const void *block);
+/* The i-th pool set up so far (every pool registers in cw_pool_init), or
+ * NULL past the last: for reports. */
+const cw_pool *cw_pool_at(unsigned i);
 
 #endif

@@ -29,6 +29,7 @@ static pack_hdr *pack_cur; /* the pack new frames go into, or NULL */
 void cw_txq_init(void)
 {
     pack_cur = NULL;
+    cw_txq_bytes.now = cw_txq_bytes.high = 0;
     cw_pool_init(&cw_txq_ref_pool, "txref", ref_store, sizeof(cw_txseg), CONFIG_TX_REFS);
 }
 
@@ -58,6 +59,30 @@ static cw_txseg *new_block(cw_txq *q, int answer)
     return s;
 }
 
+cw_txq_totals cw_txq_bytes;
+
+/* Every queue's bytes together, and their most (for /metrics; nothing
+ * without CONFIG_METRICS). */
+static inline void total_add(size_t n)
+{
+#if defined(CONFIG_METRICS)
+    cw_txq_bytes.now += n;
+    if (cw_txq_bytes.now > cw_txq_bytes.high)
+        cw_txq_bytes.high = cw_txq_bytes.now;
+#else
+    (void)n;
+#endif
+}
+
+static inline void total_sub(size_t n)
+{
+#if defined(CONFIG_METRICS)
+    cw_txq_bytes.now -= n;
+#else
+    (void)n;
+#endif
+}
+
 static void copy_in(cw_txq *q, const uint8_t *p, size_t n, int answer)
 {
     while (n > 0) {
@@ -70,6 +95,7 @@ static void copy_in(cw_txq *q, const uint8_t *p, size_t n, int answer)
         memcpy(q->tail->data + q->tail->len, p, take);
         q->tail->len += (uint32_t)take;
         q->bytes += (uint32_t)take;
+        total_add(take);
         p += take;
         n -= take;
     }
@@ -118,6 +144,7 @@ int cw_txq_prepend(cw_txq *q, const void *p, size_t n)
     s->next = q->head;
     q->head = s;
     q->bytes += (uint32_t)n;
+    total_add(n);
     return 0;
 }
 
@@ -138,6 +165,7 @@ int cw_txq_append_shared(cw_txq *q, cw_txq_shared *sh)
         q->head = s;
     q->tail = s;
     q->bytes += sh->len;
+    total_add(sh->len);
     return 0;
 }
 
@@ -167,6 +195,7 @@ static void free_seg(cw_txseg *s)
 void cw_txq_consume(cw_txq *q, size_t n)
 {
     q->bytes -= (uint32_t)n;
+    total_sub(n);
     while (q->head) {
         cw_txseg *s = q->head;
         size_t left = s->len - s->off;
@@ -190,6 +219,7 @@ void cw_txq_clear(cw_txq *q)
         free_seg(s);
     }
     q->tail = NULL;
+    total_sub(q->bytes);
     q->bytes = 0;
     q->owed = 0;
 }

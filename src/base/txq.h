@@ -33,6 +33,12 @@ typedef struct cw_txq {
                      * as drained (conn.c's stalled-reader check) */
 } cw_txq;
 
+/* Bytes queued on every connection together, now and at most. */
+typedef struct {
+    size_t now, high;
+} cw_txq_totals;
+extern cw_txq_totals cw_txq_bytes;
+
 /* Segments that point into a shared frame instead of holding bytes
  * (CONFIG_TX_REFS of them). cw_txq_init empties the pool. */
 extern cw_pool cw_txq_ref_pool;

@@ -5,12 +5,14 @@
  * queued and leave in one writev after the batch (cw_conn_after_batch). */
 #include "core/conn.h"
 #include "base/buf.h"
+#include "base/hist.h"
 #include "base/log.h"
 #include "base/utf8.h"
 #include "core/auth.h"
 #include "core/runtime.h"
 #include "core/share.h"
 #include "core/transport.h"
+#include "core/trusted.h"
 #include "proto/frame.h"
 #include "proto/handshake.h"
 #include "proto/router.h"
@@ -71,6 +73,9 @@ static void on_timer(struct cw_wheel_timer *t);
 #if defined(CONFIG_STATIC_FILES)
 static void send_file(cw_conn *c);
 #endif
+
+/* A line about c: the JSON log lines carry its id and peer (base/log.h). */
+#define conn_log(level, c, ...) cw_log_conn((level), (long)cw_conn_id(c), &(c)->peer, __VA_ARGS__)
 
 #define CONN_OF(ptr, member) ((cw_conn *)(void *)((char *)(ptr) - offsetof(cw_conn, member)))
 
@@ -458,7 +463,7 @@ static void fail(cw_conn *c, int code, const char *why)
         cw_rt.stats.pool_exhausted++;
     else
         cw_rt.stats.protocol_errors++;
-    cw_log(CW_LOG_DEBUG, "conn %u: closing %d: %s", cw_conn_id(c), code, why);
+    conn_log(CW_LOG_DEBUG, c, "conn %u: closing %d: %s", cw_conn_id(c), code, why);
     if (c->state == CW_ST_CLOSING) {
         /* Our close frame is already out: a connection sends one close. */
         enter_drain(c);
@@ -499,7 +504,7 @@ static void http_answer(cw_conn *c, int status, const char *why)
         cw_rt.stats.http_errors++;
     char peer[64];
     cw_port_peer_format(&c->peer, peer, sizeof peer);
-    cw_log(status >= 500 ? CW_LOG_WARN : CW_LOG_INFO, "%s: %d %s", peer, status, why);
+    conn_log(status >= 500 ? CW_LOG_WARN : CW_LOG_INFO, c, "%s: %d %s", peer, status, why);
     if (r)
         req_put(c);
     tx_clear(c);
@@ -582,7 +587,7 @@ static void serve_static(cw_conn *c)
         drop(c, 0);
         return;
     }
-    cw_log(CW_LOG_DEBUG, "conn %u: %s /%s (%llu bytes)", cw_conn_id(c), head ? "HEAD" : "GET",
+    conn_log(CW_LOG_DEBUG, c, "conn %u: %s /%s (%llu bytes)", cw_conn_id(c), head ? "HEAD" : "GET",
            rel, (unsigned long long)size);
     if (head || size == 0) {
         cw_port_close(fd);
@@ -642,7 +647,7 @@ static int authorize(cw_conn *c, const cw_route *route)
     cw_http_req *r = cw_conn_request(c);
     const cw_options *o = &cw_rt.opt;
     if (!cw_auth_origin_allowed(r, o->allow_origins, o->nallow_origins)) {
-        cw_log(CW_LOG_INFO, "conn %u: Origin '%s' not allowed", cw_conn_id(c),
+        conn_log(CW_LOG_INFO, c, "conn %u: Origin '%s' not allowed", cw_conn_id(c),
                cw_http_header_value(r, "origin"));
         return 403;
     }
@@ -659,7 +664,7 @@ static int authorize(cw_conn *c, const cw_route *route)
             cw_jwt_claims cl;
             int rc = cw_jwt_verify(&cfg, tok, strlen(tok), cw_port_wall_seconds(), &cl);
             if (rc != CW_JWT_OK) {
-                cw_log(CW_LOG_INFO, "conn %u: token refused: %s", cw_conn_id(c),
+                conn_log(CW_LOG_INFO, c, "conn %u: token refused: %s", cw_conn_id(c),
                        cw_jwt_strerror(rc));
                 return 401;
             }
@@ -718,7 +723,7 @@ static int route_request(cw_conn *c, cw_http_req *r)
      * anything, plain HTTP included. */
     if (!cw_auth_host_allowed(r, cw_rt.opt.allow_hosts, cw_rt.opt.nallow_hosts)) {
         int h = cw_http_find(r, "host", NULL);
-        cw_log(CW_LOG_INFO, "conn %u: Host '%.*s' not allowed", cw_conn_id(c),
+        conn_log(CW_LOG_INFO, c, "conn %u: Host '%.*s' not allowed", cw_conn_id(c),
                h < 0 ? 0 : (int)r->hdr[h].value.len, h < 0 ? "" : r->data + r->hdr[h].value.off);
         http_answer(c, 400, "host not allowed");
         return -1;
@@ -839,6 +844,12 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
     cw_rt.stats.upgraded++;
     cw_rt.stats.conns_open++;
     c->flags |= CW_CF_UPGRADED;
+    if (CW_LOG_COMPILED >= CW_LOG_DEBUG && cw_rt.opt.log_level >= CW_LOG_DEBUG) {
+        char peer[64]; /* the client's, behind a trusted proxy (cw_peer) */
+        cw_port_peer_format(&c->peer, peer, sizeof peer);
+        conn_log(CW_LOG_DEBUG, c, "conn %u: %s: upgraded", cw_conn_id(c), peer);
+    }
+    cw_hist_since(&cw_hist_handshake, c->last_rx_ms);
     c->last_rx_ms = now32();
     arm_ping(c);
     mark_dirty(c);
@@ -851,9 +862,140 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
     cw_conn_share_give(c, CW_SHARE_REQ);
 }
 
+/* ---- the client behind a trusted proxy (core/trusted.h) ---- */
+
+#if defined(CONFIG_PROXY_HEADERS)
+/* The client is known (ip; NULL: the peer itself): cw_peer says it, and
+ * its address's shares count this connection from now on (it held none
+ * while the proxy's word was awaited). 0, or -1 when that address holds
+ * its share already: answered 429. */
+static int set_client(cw_conn *c, const cw_ip *ip)
+{
+    if (ip) {
+        memset(&c->peer, 0, sizeof c->peer);
+        memcpy(c->peer.addr, ip->addr, ip->family == 4 ? 4 : 16);
+        c->peer.port = ip->port;
+        c->peer.family = ip->family;
+    }
+    if (c->flags & CW_CF_REJECT)
+        return 0;
+    int over = 0;
+    uint16_t h = cw_share_attach(&c->peer, &over);
+    if (!over && (!cw_share_fits(h, CW_SHARE_REQ, 1) ||
+                  ((c->flags & CW_CF_TLS_SHARE) && !cw_share_fits(h, CW_SHARE_TLS, 1)))) {
+        cw_share_detach(h);
+        over = 1;
+    }
+    if (over) {
+        cw_rt.stats.rejected_addr++;
+        if (!cw_transport_ready(&c->xp)) { /* before TLS: a 429 could not be read */
+            char peer[64];
+            cw_port_peer_format(&c->peer, peer, sizeof peer);
+            conn_log(CW_LOG_INFO, c, "%s: closed: address over its share of connections", peer);
+            drop(c, 0);
+            return -1;
+        }
+        http_answer(c, 429, "address over its share of connections");
+        return -1;
+    }
+    c->share = h;
+    cw_share_add(h, CW_SHARE_REQ, 1);
+    if (c->flags & CW_CF_TLS_SHARE)
+        cw_share_add(h, CW_SHARE_TLS, 1);
+    cw_share_add(h, CW_SHARE_IO, (int32_t)c->tx.bytes);
+    return 0;
+}
+
+/* A trusted proxy's request: the client from its X-Forwarded-For or
+ * Forwarded lines (--proxy-header), or the proxy itself when it sent none.
+ * 0, or -1 when answered (400: a Forwarded that does not parse; 429). */
+static int resolve_client(cw_conn *c, cw_http_req *r)
+{
+    cw_fwd f;
+    cw_fwd_init(&f);
+    int kind = cw_trusted_header;
+    const char *name = kind == CW_FWD_RFC7239 ? "forwarded" : "x-forwarded-for";
+    for (unsigned i = 0; kind >= 0 && i < r->nheaders; i++) {
+        const char *why;
+        if (cw_http_span_ieq(r, r->hdr[i].name, name) &&
+            cw_fwd_line(&f, kind, r->data + r->hdr[i].value.off, r->hdr[i].value.len,
+                        cw_trusted_ip, NULL, &why) < 0) {
+            cw_rt.stats.proxy_errors++;
+            http_answer(c, 400, why);
+            return -1;
+        }
+    }
+    cw_ip ip;
+    return set_client(c, cw_fwd_result(&f, &ip) ? &ip : NULL);
+}
+
+/* A PROXY listener's connection: its header, taken off the socket before
+ * any HTTP (or TLS) byte. Peeked first, so that exactly the header is
+ * consumed; what came of it waits in the request buffer. */
+static void read_proxy(cw_conn *c)
+{
+    cw_http_req *r = c->hold.req;
+    size_t cap = sizeof r->data < CW_PROXY_HDR_MAX ? sizeof r->data : CW_PROXY_HDR_MAX;
+    ssize_t n = cap > r->len ? cw_port_peek(c->xp.io.fd, r->data + r->len, cap - r->len) : 0;
+    if (n <= 0) {
+        if (n < 0 && would_block())
+            return;
+        drop(c, 0); /* gone before its header, or a header too long for the buffer */
+        return;
+    }
+    cw_ip ip;
+    size_t used;
+    const char *why = NULL;
+    int st = cw_proxy_hdr_parse((const uint8_t *)r->data, r->len + (size_t)n, &ip, &used, &why);
+    if (st == CW_PROXY_DONE && used <= r->len)
+        st = CW_PROXY_BAD, why = "PROXY header ends inside bytes already read";
+    if (st == CW_PROXY_BAD) {
+        cw_rt.stats.proxy_errors++;
+        if (!cw_transport_ready(&c->xp)) { /* a TLS client could not read a 400 */
+            char peer[64];
+            cw_port_peer_format(&c->peer, peer, sizeof peer);
+            conn_log(CW_LOG_INFO, c, "%s: closed: %s", peer, why);
+            drop(c, 0);
+            return;
+        }
+        http_answer(c, 400, why);
+        return;
+    }
+    size_t take = st == CW_PROXY_DONE ? used - r->len : (size_t)n;
+    if (cw_port_recv(c->xp.io.fd, r->data + r->len, take) != (ssize_t)take) {
+        drop(c, 0);
+        return;
+    }
+    r->len = (uint16_t)(r->len + take);
+    if (st == CW_PROXY_MORE)
+        return;
+    r->len = 0;
+    c->flags &= (uint16_t)~CW_CF_PROXY_HDR;
+    /* Believed from a trusted proxy only; a client it names that is a
+     * trusted proxy too may name the next one in its request headers. */
+    if (!cw_trusted_peer(&c->peer) || !ip.family)
+        return;
+    cw_port_peer named;
+    memset(&named, 0, sizeof named);
+    memcpy(named.addr, ip.addr, 16);
+    named.port = ip.port;
+    named.family = ip.family;
+    if (cw_trusted_peer(&named))
+        c->peer = named; /* still counted nowhere: its request names the client */
+    else
+        set_client(c, &ip);
+}
+#endif /* CONFIG_PROXY_HEADERS */
+
 static void handle_request(cw_conn *c)
 {
     cw_http_req *r = cw_conn_request(c);
+    /* A trusted proxy's connection counts against no address until the
+     * client behind it is known. */
+#if defined(CONFIG_PROXY_HEADERS)
+    if (!(c->flags & CW_CF_REJECT) && cw_trusted_peer(&c->peer) && resolve_client(c, r) < 0)
+        return;
+#endif
     if (c->flags & CW_CF_OVER_ADDR) {
         cw_rt.stats.rejected_addr++;
         http_answer(c, 429, "address over its share of connections");
@@ -1339,7 +1481,7 @@ static int queue_overflows(cw_conn *c, size_t add)
         return 0;
     cw_rt.stats.sendq_overflows++;
 #if !defined(CONFIG_SENDQ_DROP)
-    cw_log(CW_LOG_INFO, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
+    conn_log(CW_LOG_INFO, c, "conn %u: send queue over %u bytes: closing 1008", cw_conn_id(c), max);
     start_close(c, CW_CLOSE_POLICY, "send queue full");
 #endif
     return 1;
@@ -1440,6 +1582,13 @@ static int transport_ready(cw_conn *c)
 static void on_io(struct cw_io *io, unsigned events)
 {
     cw_conn *c = CONN_OF(io, xp.io);
+#if defined(CONFIG_PROXY_HEADERS)
+    if (c->flags & CW_CF_PROXY_HDR) { /* before TLS too: the proxy speaks first */
+        if (events & CW_PORT_IN && c->state == CW_ST_HTTP)
+            read_proxy(c);
+        return;
+    }
+#endif
     if (!transport_ready(c))
         return;
     if (events & CW_PORT_OUT && c->state != CW_ST_CLOSED)
@@ -1480,7 +1629,7 @@ static void on_timer(struct cw_wheel_timer *t)
     switch (c->state) {
     case CW_ST_HTTP:
         cw_rt.stats.handshake_timeouts++;
-        cw_log(CW_LOG_DEBUG, "conn %u: handshake deadline passed", cw_conn_id(c));
+        conn_log(CW_LOG_DEBUG, c, "conn %u: handshake deadline passed", cw_conn_id(c));
         drop(c, 0);
         break;
     case CW_ST_OPEN: {
@@ -1498,7 +1647,7 @@ static void on_timer(struct cw_wheel_timer *t)
                                << MSG_UNIT_SHIFT;
             if (stalled + CONFIG_TIMER_TICK_MS >= pong) {
                 cw_rt.stats.send_timeouts++;
-                cw_log(CW_LOG_INFO, "conn %u: send queue not drained in %u ms: closing 1011",
+                conn_log(CW_LOG_INFO, c, "conn %u: send queue not drained in %u ms: closing 1011",
                        cw_conn_id(c), pong);
                 drop(c, CW_CLOSE_INTERNAL); /* it does not read: a close frame would wait */
                 return;
@@ -1527,7 +1676,7 @@ static void on_timer(struct cw_wheel_timer *t)
 #if defined(CONFIG_STATIC_FILES)
     case CW_ST_FILE:
         cw_rt.stats.download_timeouts++;
-        cw_log(CW_LOG_INFO, "conn %u: download not done in %u ms", cw_conn_id(c),
+        conn_log(CW_LOG_INFO, c, "conn %u: download not done in %u ms", cw_conn_id(c),
                cw_rt.opt.download_timeout_ms);
         drop(c, 0);
         break;
@@ -1538,12 +1687,14 @@ static void on_timer(struct cw_wheel_timer *t)
     }
 }
 
-void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, unsigned how)
 {
+    int tls = (how & CW_CONN_TLS) != 0;
     /* Its address's share of slots and request buffers: over it, the
-     * request is read in a reject slot and answered 429. */
-    int over = 0;
-    uint16_t share = reject ? 0 : cw_share_attach(peer, &over);
+     * request is read in a reject slot and answered 429. A trusted proxy's
+     * connection is counted once the client behind it is known. */
+    int over = 0, late = !reject && cw_trusted_peer(peer);
+    uint16_t share = reject || late ? 0 : cw_share_attach(peer, &over);
     if (!over && (!cw_share_fits(share, CW_SHARE_REQ, 1) ||
                   (tls && !cw_share_fits(share, CW_SHARE_TLS, 1))))
         over = 1;
@@ -1586,13 +1737,16 @@ void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls)
     c->hold.req = r;
     cw_http_init(r);
     c->peer = *peer;
+    c->last_rx_ms = CW_HIST_NOW(); /* until the 101: when the handshake began */
     c->state = CW_ST_HTTP;
     c->share = share;
     cw_share_add(share, CW_SHARE_REQ, 1);
-    if (tls && share) {
+    if (tls && (share || late)) {
         cw_share_add(share, CW_SHARE_TLS, 1);
         c->flags |= CW_CF_TLS_SHARE;
     }
+    if (how & CW_CONN_PROXY)
+        c->flags |= CW_CF_PROXY_HDR;
     if (over) {
         c->flags |= CW_CF_OVER_ADDR;
         over_addr_slots++;
@@ -1675,6 +1829,21 @@ void cw_conn_close_all(int code, const char *reason)
             start_close(c, code, reason);
         else if (c->state == CW_ST_HTTP)
             drop(c, 0);
+    }
+}
+
+/* The same for a restart: connections still in their handshake are left
+ * to finish it (then closed by the next call), not dropped. */
+void cw_conn_close_open(int code, const char *reason)
+{
+    for (uint32_t i = 0; i < conn_pool.bump; i++) {
+        cw_conn *c = (cw_conn *)(void *)(conn_pool.base + (size_t)i * conn_pool.block_size);
+#if defined(CONFIG_DEFERRED_ACCEPT)
+        if (c->flags & CW_CF_PENDING)
+            continue; /* no 101 yet: decided later, closed then */
+#endif
+        if (c->state == CW_ST_OPEN)
+            start_close(c, code, reason);
     }
 }
 

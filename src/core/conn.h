@@ -42,7 +42,8 @@ enum {
                                  * must leave within the pong timeout of tx_since */
     CW_CF_OVER_ADDR = 1u << 12, /* a reject slot for an address over its share: 429 */
     CW_CF_TLS_SHARE = 1u << 13, /* counts a TLS session against its address */
-    CW_CF_PENDING = 1u << 14    /* connect answered CW_PENDING: no 101 yet */
+    CW_CF_PENDING = 1u << 14,   /* connect answered CW_PENDING: no 101 yet */
+    CW_CF_PROXY_HDR = 1u << 15  /* HTTP: its PROXY protocol header is still to come */
 };
 
 /* One slot per connection, every byte of it paid 10,000 times on a busy
@@ -61,7 +62,8 @@ struct cw_conn {
     struct cw_member *groups;         /* memberships (channels/groups.c) */
     struct cw_auth_user *auth_user;   /* shared record; NULL: anonymous */
     const char *subprotocol;          /* accepted in connect, or NULL */
-    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read */
+    uint32_t last_rx_ms;     /* low 32 bits of the clock at the last read; before the
+                              * 101, the handshake's start in us (base/hist.h) */
     uint16_t stash_len;
     union {
         uint16_t close_code; /* code given to disconnect (set once closing) */
@@ -96,8 +98,10 @@ const cw_consumer *cw_conn_consumer(const cw_conn *c);
 
 void cw_conn_pool_init(unsigned max_conns);
 /* Takes an accepted socket. reject: answer 503 once the request is read;
- * tls: the socket came from a TLS listener. */
-void cw_conn_start(int fd, const cw_port_peer *peer, int reject, int tls);
+ * how: CW_CONN_TLS, it came from a TLS listener; CW_CONN_PROXY, from one
+ * whose connections open with a PROXY protocol header. */
+enum { CW_CONN_TLS = 1u, CW_CONN_PROXY = 2u };
+void cw_conn_start(int fd, const cw_port_peer *peer, int reject, unsigned how);
 /* Sends a frame (header + payload) as one unit, honouring the queue bound
  * for data frames. */
 int cw_conn_send_frame(cw_conn *c, unsigned opcode, const void *data, size_t len);
@@ -154,6 +158,8 @@ void cw_conn_on_report(size_t (*fn)(char *out, size_t cap));
 unsigned cw_conn_after_batch(void);
 /* Starts a graceful close of every connection (SIGTERM). */
 void cw_conn_close_all(int code, const char *reason);
+/* Closes every open WebSocket with code; those in their handshake go on. */
+void cw_conn_close_open(int code, const char *reason);
 /* Drops every connection at once (shutdown deadline passed). */
 void cw_conn_abort_all(void);
 unsigned cw_conn_count(void);

@@ -109,8 +109,15 @@ void cw_reactor_forget(struct cw_io *io)
 
 /* ---- timer wheel ---- */
 
+#if defined(CONFIG_METRICS)
+struct cw_wheel_count cw_wheel_count; /* armed timers now and at most (/metrics) */
+#endif
+
 static void unlink_timer(struct cw_wheel_timer *t)
 {
+#if defined(CONFIG_METRICS)
+    cw_wheel_count.armed--;
+#endif
     t->prev->next = t->next;
     t->next->prev = t->prev;
     t->next = t->prev = NULL;
@@ -160,6 +167,10 @@ void cw_wheel_arm(struct cw_wheel_timer *t, uint32_t delay_ms, cw_wheel_fn fn)
     head->prev->next = t;
     head->prev = t;
     busy[(due & (SLOTS - 1)) / BW] |= 1ul << ((due & (SLOTS - 1)) % BW);
+#if defined(CONFIG_METRICS)
+    if (++cw_wheel_count.armed > cw_wheel_count.high)
+        cw_wheel_count.high = cw_wheel_count.armed;
+#endif
 }
 
 #define WORDS ((SLOTS + BW - 1) / BW)
@@ -220,6 +231,9 @@ static void fire_slot(uint32_t tick)
         t->prev->next = t->next;
         t->next->prev = t->prev;
         t->next = t->prev = NULL;
+#if defined(CONFIG_METRICS)
+        cw_wheel_count.armed--;
+#endif
         timer_fns[t->kind](t);
     }
 }

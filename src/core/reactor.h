@@ -45,6 +45,13 @@ void cw_reactor_forget(struct cw_io *io);
 /* Arms (or re-arms) t to fire after delay_ms, rounded up to the tick. */
 void cw_wheel_arm(struct cw_wheel_timer *t, uint32_t delay_ms, cw_wheel_fn fn);
 void cw_wheel_cancel(struct cw_wheel_timer *t);
+#if defined(CONFIG_METRICS)
+/* Wheel timers armed now and at most (one per connection's deadline, the
+ * listeners' back-offs, ...): the /metrics "timers" gauges. */
+extern struct cw_wheel_count {
+    uint32_t armed, high;
+} cw_wheel_count;
+#endif
 static inline int cw_wheel_armed(const struct cw_wheel_timer *t)
 {
     return t->next != 0;

@@ -48,6 +48,9 @@ static int make_key(const cw_port_peer *p, uint8_t key[9])
         key[0] = 6;
         memcpy(key + 1, p->addr, 8);
         return 0;
+    } else if (p->family == CW_PORT_UNIX) {
+        key[0] = CW_PORT_UNIX; /* every UNIX-socket peer is one "address" */
+        return 0;
     } else {
         return -1;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* share.h: fair shares per client address. Each connection is counted
  * against its peer's address (an IPv4 address, or an IPv6 /64, which one
- * client usually holds whole), and what all connections of one address may
+ * client usually holds whole; all peers of UNIX-socket listeners are one
+ * address), and what all connections of one address may
  * hold of each pool is bounded: connection slots, request buffers, message
  * blocks, queued send bytes and group memberships. A handle of 0 means "not
  * counted" (no address, or the table is off): every check passes. */

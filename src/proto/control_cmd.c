@@ -3,6 +3,7 @@
  * control_cmd.h): one header line, then the payload. Pure: no I/O, fuzzed
  * (tests/fuzz/fuzz_control.c). */
 #include "proto/control_cmd.h"
+#include "cw_config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,10 @@ int cw_control_cmd_parse(const char *buf, size_t len, size_t max_payload, cw_con
         return CW_CTL_BAD;
     if (strcmp(verb, "stats") == 0) {
         cmd->op = CW_CTL_STATS;
+#if defined(CONFIG_RESTART)
+    } else if (strcmp(verb, "restart") == 0) {
+        cmd->op = CW_CTL_RESTART;
+#endif
     } else if (strcmp(verb, "send") == 0 || strcmp(verb, "broadcast") == 0) {
         cmd->op = verb[0] == 's' ? CW_CTL_SEND : CW_CTL_BROADCAST;
         if (word(&p, end, cmd->group, sizeof cmd->group) < 0) {

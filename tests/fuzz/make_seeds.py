@@ -251,6 +251,7 @@ def seeds_jwt():
 def seeds_control():
     reqs = [
         b"stats\n",
+        b"restart\n",
         b"send chat_lobby chat.message 17\n{\"message\":\"hi\"}",
         b"broadcast users 5\nhello",
         b"close chat_lobby 4001 maintenance window\n",
@@ -357,11 +358,29 @@ def seeds_layer_msg():
     return out
 
 
+def seeds_proxy_hdr():
+    v2sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    return [b"\x00PROXY TCP4 192.168.1.20 10.0.0.1 56324 443\r\nGET / HTTP/1.1\r\n",
+            b"\x00PROXY TCP6 2001:db8::7 ::1 1 65535\r\n",
+            b"\x00PROXY UNKNOWN\r\n",
+            b"\x00PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+            b"\x00" + v2sig + b"\x21\x11\x00\x0c" + bytes([203, 0, 113, 9, 10, 0, 0, 1, 0xc3, 0x50, 1, 0xbb]),
+            b"\x00" + v2sig + b"\x21\x21\x00\x24" + bytes(36),
+            b"\x00" + v2sig + b"\x20\x00\x00\x00",
+            b"\x01203.0.113.9, 10.0.0.1\n10.1.1.1",
+            b"\x01[2001:db8::5]:1234, bogus, 1.2.3.4:80",
+            b"\x02for=192.0.2.60;proto=http;by=203.0.113.43, for=10.0.0.2",
+            b"\x02for=\"_gazonk\"\nFor=\"[2001:db8:cafe::17]:4711\"",
+            b"\x02for=unknown, ;for=\"192.0.2.\\61\";; ,",
+            b"\x02for=\"[::1]\";for=1.2.3.4"]
+
+
 TARGETS = {
     "http": seeds_http, "handshake": seeds_handshake, "ws_rx": seeds_ws_rx,
     "router": seeds_router, "static": seeds_static, "json": seeds_json, "jwt": seeds_jwt,
     "control": seeds_control, "utf8": seeds_utf8, "frame": seeds_frame,
     "resp": seeds_resp, "msgpack": seeds_msgpack, "layer_msg": seeds_layer_msg,
+    "proxy_hdr": seeds_proxy_hdr,
 }
 
 

@@ -3,6 +3,7 @@
  * send / broadcast / close / stats, requests that arrive in pieces, payload
  * and header bounds, and every malformed request refused with its reason. */
 #include "control.h"
+#include "cw_config.h"
 #include "unit.h"
 
 #include <stdio.h>
@@ -40,6 +41,17 @@ static void test_stats(void)
     CHECK(why_is("unexpected words"));
     CHECK_EQ(parse("stats\r\n"), CW_CTL_BAD); /* one protocol: LF only */
     CHECK(why_is("malformed request"));
+    /* restart: one word, like stats (builds with CONFIG_RESTART). */
+#if defined(CONFIG_RESTART)
+    CHECK_EQ(parse("restart\n"), CW_CTL_DONE);
+    CHECK_EQ(cmd.op, CW_CTL_RESTART);
+    CHECK_EQ(cmd.total, 8);
+    CHECK_EQ(parse("restart now\n"), CW_CTL_BAD);
+    CHECK(why_is("unexpected words"));
+#else
+    CHECK_EQ(parse("restart\n"), CW_CTL_BAD);
+    CHECK(why_is("unknown command"));
+#endif
 }
 
 static void test_send(void)
