@@ -82,7 +82,9 @@ static void test_report(void)
     cw_options o;
     cw_options_init(&o);
     o.log_level = -1;
-    o.max_conns = 10;
+    /* Ten connections, or all a smaller build has (randconfig-check). */
+    const int conns = CONFIG_MAX_CONNS < 10 ? CONFIG_MAX_CONNS : 10;
+    o.max_conns = conns;
     o.max_message = 4096;
     o.sendq_max = 4096;
     cw_server *s = cw_server_init(&o);
@@ -94,7 +96,7 @@ static void test_report(void)
     CHECK_EQ((long)strlen(out), n);
     /* conn: --max-conns and the reject slots. */
     char want[64];
-    snprintf(want, sizeof want, "%d of %d blocks", 10 + CONFIG_REJECT_SLOTS,
+    snprintf(want, sizeof want, "%d of %d blocks", conns + CONFIG_REJECT_SLOTS,
              CONFIG_MAX_CONNS + CONFIG_REJECT_SLOTS);
     CHECK(strstr(out, want) != NULL);
     CHECK(line_bytes(out, "pool:io") > 0);
@@ -118,17 +120,19 @@ static void test_report(void)
     CHECK_EQ(cw_plan_write(s, out, 40, &t2), CW_ETOOBIG);
     CHECK_EQ(t2, total);
     CHECK_EQ(out[0], 0);
-    /* Fewer connections: a smaller plan. */
+    /* Fewer connections: a smaller plan (a build of one slot has no fewer). */
+    uint64_t small = 0;
     cw_server_fini(s);
+#if CONFIG_MAX_CONNS > 1
     o.max_conns = 1;
     s = cw_server_init(&o);
     CHECK(s != NULL);
     if (!s)
         return;
-    uint64_t small = 0;
     CHECK(cw_plan_write(s, out, sizeof out, &small) > 0);
     CHECK(small < total);
     cw_server_fini(s);
+#endif
     CHECK_EQ(cw_plan_write(s, out, sizeof out, &small), CW_EINVAL);
 }
 
