@@ -8,6 +8,7 @@
 #   $(SYSCONFDIR)/default/chanwired (kept if present).
 #   INSTALL_INIT=none|sysv|systemd|both (default both) picks the service files.
 #   make install-dev     the header, libchanwire.a and chanwire.pc only
+#   make install-bin     the rest: programs, man pages, www, service files
 #   make check-install   installs into a scratch folder and checks the result
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -28,10 +29,13 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
   -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@VERSION@|$(CW_VERSION)|g' \
   -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g'
 
-.PHONY: cli install install-dev install-init-sysv install-init-systemd check-install
+.PHONY: cli install install-bin install-dev install-init-sysv install-init-systemd check-install
 cli: $(CLI)
 
-install: install-dev $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) \
+install: install-dev install-bin
+
+# Everything but the development files (Buildroot's target).
+install-bin: $(DAEMON) $(if $(CONFIG_CONTROL_SOCKET),$(CLI)) \
 	 $(if $(filter sysv both,$(INSTALL_INIT)),install-init-sysv) \
 	 $(if $(filter systemd both,$(INSTALL_INIT)),install-init-systemd)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/default

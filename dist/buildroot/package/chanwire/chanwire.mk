@@ -19,7 +19,9 @@ ifneq ($(wildcard $(CHANWIRE_SRCTREE)/include/chanwire.h),)
 CHANWIRE_SITE = $(CHANWIRE_SRCTREE)
 CHANWIRE_SITE_METHOD = local
 else
-CHANWIRE_SITE = $(call qstrip,$(BR2_PACKAGE_CHANWIRE_SITE))
+# Empty: the tarball must already be in the download directory (Buildroot
+# looks there first; SITE itself must not be empty).
+CHANWIRE_SITE = $(or $(call qstrip,$(BR2_PACKAGE_CHANWIRE_SITE)),file://$(DL_DIR)/chanwire)
 endif
 # What the build does not need stays out of the build directory.
 CHANWIRE_OVERRIDE_SRCDIR_RSYNC_EXCLUSIONS = \
@@ -77,6 +79,8 @@ CHANWIRE_MAKE_OPTS += MBEDTLS_LINK=shared
 define CHANWIRE_MBEDTLS_PLATFORM_MEMORY
 	$(SED) 's://#define MBEDTLS_PLATFORM_MEMORY:#define MBEDTLS_PLATFORM_MEMORY:' \
 		$(@D)/include/mbedtls/mbedtls_config.h
+	grep -q '^#define MBEDTLS_PLATFORM_MEMORY' $(@D)/include/mbedtls/mbedtls_config.h || \
+		{ echo "chanwire: cannot turn on MBEDTLS_PLATFORM_MEMORY in mbedTLS"; exit 1; }
 endef
 # A hook on mbedtls, deliberately (the only way to reach its config):
 # check-package disable TypoInPackageVariable
@@ -106,13 +110,14 @@ define CHANWIRE_INSTALL_STAGING_CMDS
 		$(CHANWIRE_MAKE_OPTS) DESTDIR=$(STAGING_DIR) install-dev
 endef
 
-# /etc/default/chanwired is replaced on every install, so that it stays in
-# step with the daemon (a rootfs overlay still has the last word).
+# The target gets the programs, man pages, www and /etc/default/chanwired
+# (install-bin: no header, archive or .pc, which staging has). The default
+# file is replaced on every install, so that it stays in step with the
+# daemon (a rootfs overlay still has the last word).
 define CHANWIRE_INSTALL_TARGET_CMDS
+	rm -f $(TARGET_DIR)/etc/default/chanwired
 	$(TARGET_MAKE_ENV) $(MAKE) $(TARGET_CONFIGURE_OPTS) -C $(@D) \
-		$(CHANWIRE_MAKE_OPTS) DESTDIR=$(TARGET_DIR) INSTALL_INIT=none install
-	$(INSTALL) -D -m 0644 $(@D)/dist/chanwired.default \
-		$(TARGET_DIR)/etc/default/chanwired
+		$(CHANWIRE_MAKE_OPTS) DESTDIR=$(TARGET_DIR) INSTALL_INIT=none install-bin
 endef
 
 define CHANWIRE_INSTALL_INIT_SYSV
