@@ -615,6 +615,33 @@ static void handshake_done(struct link *l)
         on_up();
 }
 
+
+/* A popped member (ZPOPMIN's even elements, BZPOPMIN's second) is kept in a
+ * message block until its score arrives. One larger than a message, or
+ * with no block free, is dropped and counted; anything but a bulk string
+ * (which Redis never sends there) keeps nothing. */
+static void take_member(struct link *l, const cw_resp_tok *t)
+{
+    cw_buf_put(l->member);
+    l->member = NULL;
+    if (t->type == CW_RESP_BULK) {
+        size_t cap;
+        l->member = cw_buf_get(t->len ? t->len : 1, &cap);
+        if (l->member) {
+            memcpy(l->member, t->ptr, t->len);
+            l->member_len = t->len;
+        } else {
+            L.n.received++;
+            L.n.toobig++; /* no block free for it: dropped, counted */
+        }
+    } else if (t->type == CW_RESP_TOOBIG) {
+        L.n.received++;
+        if (worth_logging(++L.n.toobig))
+            cw_log(CW_LOG_WARN, "redis: dropped a %lld-byte message: larger than "
+                   "CONFIG_MAX_MESSAGE_SIZE (%lu so far)", (long long)t->num, L.n.toobig);
+    }
+}
+
 static void token(struct link *l, const cw_resp_tok *t)
 {
     if (t->depth == 0) {
@@ -697,25 +724,12 @@ static void token(struct link *l, const cw_resp_tok *t)
         }
     } else if (l->kind == RK_ZPOP) {
         if ((t->index & 1) == 0) {
-            cw_buf_put(l->member);
-            l->member = NULL;
-            if (t->type == CW_RESP_BULK) {
-                size_t cap;
-                l->member = cw_buf_get(t->len ? t->len : 1, &cap);
-                if (l->member) {
-                    memcpy(l->member, t->ptr, t->len);
-                    l->member_len = t->len;
-                } else {
-                    L.n.received++;
-                    L.n.toobig++; /* no block free for it: dropped, counted */
-                }
-            } else {
-                L.n.received++;
-                L.n.toobig++;
-            }
+            take_member(l, t);
         } else {
             if (l->member && t->type == CW_RESP_BULK)
                 popped(L.zkey, l->member, l->member_len, cw_core_score_parse((const char *)t->ptr, t->len));
+            else if (l->member)
+                L.n.malformed++;
             cw_buf_put(l->member);
             l->member = NULL;
         }
@@ -729,24 +743,7 @@ static void token(struct link *l, const cw_resp_tok *t)
                 l->key[t->len] = 0;
             }
         } else if (t->index == 1) {
-            cw_buf_put(l->member);
-            l->member = NULL;
-            if (t->type == CW_RESP_BULK) {
-                size_t cap;
-                l->member = cw_buf_get(t->len ? t->len : 1, &cap);
-                if (l->member) {
-                    memcpy(l->member, t->ptr, t->len);
-                    l->member_len = t->len;
-                } else {
-                    L.n.received++;
-                    L.n.toobig++; /* no block free for it: dropped, counted */
-                }
-            } else if (t->type == CW_RESP_TOOBIG) {
-                L.n.received++;
-                if (worth_logging(++L.n.toobig))
-                    cw_log(CW_LOG_WARN, "redis: dropped a %lld-byte message: larger than "
-                           "CONFIG_MAX_MESSAGE_SIZE (%lu so far)", (long long)t->num, L.n.toobig);
-            }
+            take_member(l, t);
         } else if (t->index == 2) {
             if (l->member && l->key_ok && t->type == CW_RESP_BULK)
                 popped(l->key, l->member, l->member_len, cw_core_score_parse((const char *)t->ptr, t->len));

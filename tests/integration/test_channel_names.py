@@ -9,7 +9,6 @@ and counted (channel_dropped), never an error; a worker channel
 sends from a connection, and replies to the channel in "reply_to"; bad names
 are refused. Builds with CONFIG_GROUPS, CONFIG_JSON, CONFIG_DEFERRED_ACCEPT."""
 
-import asyncio
 import json
 import os
 import re
@@ -18,6 +17,7 @@ import subprocess
 import tempfile
 
 from cwtest import Daemon, case, daemon_path, exec_prefix, main, skip_suite, slow_factor
+from ctlkit import cwsend, stats, recv_json, nothing_more
 
 try:
     import websockets
@@ -36,36 +36,6 @@ def start(*args):
     d.ctl = ctl
     assert d.wait_log(r"control socket", 10), d.log
     return d
-
-
-def cwsend(d, *args):
-    build = os.environ.get("CW_BUILD") or os.path.dirname(daemon_path())
-    env = dict(os.environ)
-    env.pop("CHANWIRE_SOCKET", None)
-    p = subprocess.run(exec_prefix() + [os.path.join(build, "chanwire-send"), "--socket", d.ctl]
-                       + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=env, timeout=20 * slow_factor())
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def stats(d):
-    rc, out, err = cwsend(d, "--stats")
-    assert rc == 0, (rc, out, err)
-    return {k: v for k, v in (l.split(" ", 1) for l in out.splitlines() if " " in l)}
-
-
-async def recv_json(ws, timeout=5.0):
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout * slow_factor()))
-
-
-async def nothing_more(*wss, wait=0.3):
-    await asyncio.sleep(wait * slow_factor())
-    for ws in wss:
-        try:
-            m = await asyncio.wait_for(ws.recv(), 0.01)
-        except asyncio.TimeoutError:
-            continue
-        raise AssertionError("unexpected extra message %r" % (m,))
 
 
 def connect(d, query=""):

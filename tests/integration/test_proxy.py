@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 
-from cwtest import (Daemon as _Daemon, Skip, case, config_value, daemon_path, exec_prefix, main,
+from cwtest import (Daemon as _Daemon, Skip, case, config_value, daemon_path, exec_prefix, free_port, main,
                     parse_stats, root_args, skip_suite, slow_factor)
 from rawws import OP_TEXT, frame, request
 
@@ -72,14 +72,6 @@ def Daemon(*args, **kw):
     d = _Daemon(*args, **kw)
     _started.append(d)
     return d
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def connect(port=None, source=None, path=None, tls=None):

@@ -262,6 +262,16 @@ def client_ssl():
     return ctx
 
 
+def free_port():
+    """A loopback TCP port nothing listens on now (for a helper server the
+    suite starts, such as redis-server or nginx)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def connect_raw(port, host="127.0.0.1", timeout=5.0, tls=None):
     """A TCP socket to the daemon; wrapped in TLS in the TLS pass (or when
     tls=True), unless tls=False."""

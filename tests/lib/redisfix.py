@@ -20,20 +20,12 @@ import subprocess
 import tempfile
 import time
 
-from cwtest import skip_suite, slow_factor
+from cwtest import free_port, skip_suite, slow_factor
 
 
 def need_redis():
     if not shutil.which("redis-server"):
         skip_suite("redis-server not installed (apt-get install redis-server)")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class RedisServer:

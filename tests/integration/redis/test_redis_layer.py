@@ -23,6 +23,7 @@ import time
 from cwtest import Daemon, case, daemon_path, exec_prefix, main, skip_suite, slow_factor
 import redisfix
 from redisfix import RedisServer, pack
+from ctlkit import cwsend, stats, wait_stat, recv, recv_json, nothing_more
 
 try:
     import websockets
@@ -58,51 +59,6 @@ def start(redis_addr, *args, env=None, wait=True):
 def stop(d):
     rc = d.stop()
     assert rc == 0, "daemon exited with %r\n%s" % (rc, d.log[-3000:])
-
-
-def cwsend(d, *args):
-    build = os.environ.get("CW_BUILD") or os.path.dirname(daemon_path())
-    env = dict(os.environ)
-    env.pop("CHANWIRE_SOCKET", None)
-    p = subprocess.run(exec_prefix() + [os.path.join(build, "chanwire-send"), "--socket", d.ctl]
-                       + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=env, timeout=20 * slow_factor())
-    return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-def stats(d):
-    rc, out, err = cwsend(d, "--stats")
-    assert rc == 0, (rc, out, err)
-    return {k: v for k, v in (l.split(" ", 1) for l in out.splitlines() if " " in l)}
-
-
-def wait_stat(d, key, pred, timeout=10.0):
-    end = time.time() + timeout * slow_factor()
-    while time.time() < end:
-        v = stats(d).get(key)
-        if v is not None and pred(v):
-            return v
-        time.sleep(0.05)
-    raise AssertionError("%s: %r\n%s" % (key, stats(d).get(key), d.log[-2000:]))
-
-
-async def recv(ws, timeout=5.0):
-    return await asyncio.wait_for(ws.recv(), timeout * slow_factor())
-
-
-async def recv_json(ws, timeout=5.0):
-    return json.loads(await recv(ws, timeout))
-
-
-async def nothing_more(*wss, wait=0.3):
-    """No client gets anything else (a duplicate would show here)."""
-    await asyncio.sleep(wait * slow_factor())
-    for ws in wss:
-        try:
-            m = await asyncio.wait_for(ws.recv(), 0.01)
-        except asyncio.TimeoutError:
-            continue
-        raise AssertionError("unexpected extra message %r" % (m,))
 
 
 def chat(d, room):
