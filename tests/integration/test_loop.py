@@ -93,8 +93,11 @@ def timer_tied_to_a_connection_ticks():
             got.append(c.text())
             at.append(time.time())
         assert got == ["tick %d" % i for i in range(1, 6)], got
-        # a periodic timer never fires early: 5 ticks take at least 5 periods
-        assert at[-1] - c.t_head >= 5 * 0.040 - 0.005, at[-1] - c.t_head
+        # a periodic timer never fires early: 5 ticks take at least 5 periods,
+        # counted from the request (the server starts the timer after it and
+        # before its 101, which a loaded machine may deliver late; 2 ms for
+        # the millisecond clock)
+        assert at[-1] - c.t0 >= 5 * 0.040 - 0.002, at[-1] - c.t0
         c.close()
 
 
