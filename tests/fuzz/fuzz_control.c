@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == CW_CTL_BAD)
         FUZZ_ASSERT(why && *why);
     if (rc == CW_CTL_DONE) {
-        FUZZ_ASSERT(full.op >= CW_CTL_SEND && full.op <= CW_CTL_STATS);
+        FUZZ_ASSERT(full.op >= CW_CTL_SEND && full.op <= CW_CTL_RESTART);
         FUZZ_ASSERT(full.total <= n && full.len <= max_payload);
         FUZZ_ASSERT(full.payload >= buf && full.payload + full.len == buf + full.total);
         clean(full.group);
@@ -44,6 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(full.code >= 0 && full.code <= 4999 && full.group[0]);
         if (full.op == CW_CTL_SEND)
             FUZZ_ASSERT(full.group[0] && full.type[0]);
+        if (full.op == CW_CTL_CHSEND) {
+            clean(full.channel);
+            FUZZ_ASSERT(full.channel[0] && full.type[0]);
+        }
         /* Every shorter prefix: read on (or refused only for the same
          * reason the whole is refused: never). */
         size_t step = full.total > 512 ? full.total / 256 : 1;
@@ -56,6 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(part.op == full.op && part.len == full.len && part.code == full.code);
         FUZZ_ASSERT(strcmp(part.group, full.group) == 0 && strcmp(part.type, full.type) == 0);
         FUZZ_ASSERT(memcmp(part.reason, full.reason, sizeof part.reason) == 0);
+        if (full.op == CW_CTL_CHSEND)
+            FUZZ_ASSERT(strcmp(part.channel, full.channel) == 0);
     }
     free(buf);
     return 0;
