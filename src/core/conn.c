@@ -865,18 +865,33 @@ static void reply_upgrade(cw_conn *c, cw_http_req *r, const cw_handshake *hs)
 /* ---- the client behind a trusted proxy (core/trusted.h) ---- */
 
 #if defined(CONFIG_PROXY_HEADERS)
+/* ip as a peer address (the port layer's form). */
+static void peer_from_ip(cw_port_peer *out, const cw_ip *ip)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->addr, ip->addr, ip->family == 4 ? 4 : 16);
+    out->port = ip->port;
+    out->family = ip->family;
+}
+
+/* Refused before TLS is up, where a TLS client could not read an HTTP
+ * answer: logged with the client's address and closed. */
+static void close_before_tls(cw_conn *c, const char *why)
+{
+    char peer[64];
+    cw_port_peer_format(&c->peer, peer, sizeof peer);
+    conn_log(CW_LOG_INFO, c, "%s: closed: %s", peer, why);
+    drop(c, 0);
+}
+
 /* The client is known (ip; NULL: the peer itself): cw_peer says it, and
  * its address's shares count this connection from now on (it held none
  * while the proxy's word was awaited). 0, or -1 when that address holds
  * its share already: answered 429. */
 static int set_client(cw_conn *c, const cw_ip *ip)
 {
-    if (ip) {
-        memset(&c->peer, 0, sizeof c->peer);
-        memcpy(c->peer.addr, ip->addr, ip->family == 4 ? 4 : 16);
-        c->peer.port = ip->port;
-        c->peer.family = ip->family;
-    }
+    if (ip)
+        peer_from_ip(&c->peer, ip);
     if (c->flags & CW_CF_REJECT)
         return 0;
     int over = 0;
@@ -889,10 +904,7 @@ static int set_client(cw_conn *c, const cw_ip *ip)
     if (over) {
         cw_rt.stats.rejected_addr++;
         if (!cw_transport_ready(&c->xp)) { /* before TLS: a 429 could not be read */
-            char peer[64];
-            cw_port_peer_format(&c->peer, peer, sizeof peer);
-            conn_log(CW_LOG_INFO, c, "%s: closed: address over its share of connections", peer);
-            drop(c, 0);
+            close_before_tls(c, "address over its share of connections");
             return -1;
         }
         http_answer(c, 429, "address over its share of connections");
@@ -952,10 +964,7 @@ static void read_proxy(cw_conn *c)
     if (st == CW_PROXY_BAD) {
         cw_rt.stats.proxy_errors++;
         if (!cw_transport_ready(&c->xp)) { /* a TLS client could not read a 400 */
-            char peer[64];
-            cw_port_peer_format(&c->peer, peer, sizeof peer);
-            conn_log(CW_LOG_INFO, c, "%s: closed: %s", peer, why);
-            drop(c, 0);
+            close_before_tls(c, why);
             return;
         }
         http_answer(c, 400, why);
@@ -976,10 +985,7 @@ static void read_proxy(cw_conn *c)
     if (!cw_trusted_peer(&c->peer) || !ip.family)
         return;
     cw_port_peer named;
-    memset(&named, 0, sizeof named);
-    memcpy(named.addr, ip.addr, 16);
-    named.port = ip.port;
-    named.family = ip.family;
+    peer_from_ip(&named, &ip);
     if (cw_trusted_peer(&named))
         c->peer = named; /* still counted nowhere: its request names the client */
     else
